@@ -1,0 +1,407 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Sentinel errors. Check with errors.Is.
+var (
+	// ErrNotFound: no record with that id.
+	ErrNotFound = errors.New("record not found")
+	// ErrConflict: the record changed since the version the writer read.
+	ErrConflict = errors.New("record changed concurrently")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("store closed")
+	// ErrLocked: another process holds the data directory.
+	ErrLocked = errors.New("data directory is in use by another process")
+)
+
+// Config configures a Store.
+type Config struct {
+	// Dir is the data directory. Required.
+	Dir string
+	// RepositoryID is the domain-name repositoryIdentifier used to build OAI
+	// identifiers (oai:<RepositoryID>:<id>). Default "colligo.localhost".
+	RepositoryID string
+	// Derive returns the OAI set memberships and the renditions of a record
+	// (e.g. its oai_dc XML). It runs in the writer's goroutine before the
+	// record is hashed and may fill in derived metadata (concept URIs). Nil
+	// means no derived sets and no renditions. It must be deterministic:
+	// re-storing unchanged content must derive the same output.
+	Derive func(r *Record) (Derived, error)
+	// CacheSize is Pebble's block cache in bytes. Default 64 MiB.
+	CacheSize int64
+	// Logger receives Pebble's and the store's messages. Nil discards them.
+	Logger *slog.Logger
+	// Clock returns the current time; a test seam. Default time.Now.
+	Clock func() time.Time
+}
+
+// Derived is what Config.Derive makes of a record.
+type Derived struct {
+	// Sets are the record's leaf set memberships (explicit, configured and
+	// automatic). Ancestor sets ("a" for "a:b") are indexed automatically.
+	Sets []string
+	// Renditions maps a format name to bytes a reader serves without
+	// decoding the record (a provider's oai_dc XML).
+	Renditions map[string][]byte
+}
+
+// Store is the record store: records, their OAI view and secondary indexes,
+// and the change log, in one Pebble database. It is safe for concurrent use.
+// Writes go through one committer goroutine, which assigns sequence numbers
+// and datestamps, groups concurrent writes into one synced batch, and
+// notifies change-feed waiters. Close stops it.
+type Store struct {
+	cfg Config
+	db  *pebble.DB
+	log *slog.Logger
+
+	writes chan *commitRequest
+	quit   chan struct{}
+	done   chan struct{}
+	closed atomic.Bool
+	once   sync.Once
+
+	// visible is the highest seq whose batch has been applied.
+	visible atomic.Uint64
+
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced after each commit
+
+	stats struct {
+		added, updated, unchanged, deleted atomic.Uint64
+		batches, syncs                     atomic.Uint64
+	}
+}
+
+// Open opens (creating if needed) the store in cfg.Dir. It returns an error
+// wrapping ErrLocked when another process holds the directory.
+func Open(cfg Config) (*Store, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("store.Open: Config.Dir is empty")
+	}
+	if cfg.RepositoryID == "" {
+		cfg.RepositoryID = "colligo.localhost"
+	}
+	if cfg.CacheSize <= 0 {
+		cfg.CacheSize = 64 << 20
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("component", "store")
+	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
+		return nil, fmt.Errorf("store.Open %q: %w", cfg.Dir, err)
+	}
+	cache := pebble.NewCache(cfg.CacheSize)
+	defer cache.Unref()
+	opts := &pebble.Options{
+		FormatMajorVersion:          pebble.FormatNewest,
+		Merger:                      counterMerger,
+		Cache:                       cache,
+		MemTableSize:                64 << 20,
+		MemTableStopWritesThreshold: 4,
+		L0CompactionThreshold:       4,
+		L0StopWritesThreshold:       32,
+		Logger:                      pebbleLogger{log},
+	}
+	opts.CompactionConcurrencyRange = func() (int, int) { return 1, 2 }
+	opts.EnsureDefaults()
+	db, err := pebble.Open(cfg.Dir, opts)
+	if err != nil {
+		if isLockError(err) {
+			return nil, fmt.Errorf("store.Open %q: %w", cfg.Dir, ErrLocked)
+		}
+		return nil, fmt.Errorf("store.Open %q: %w", cfg.Dir, err)
+	}
+	s := &Store{
+		cfg:     cfg,
+		db:      db,
+		log:     log,
+		writes:  make(chan *commitRequest, 64),
+		quit:    make(chan struct{}),
+		done:    make(chan struct{}),
+		changed: make(chan struct{}),
+	}
+	last, lastTS, err := s.lastSeq()
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store.Open %q: %w", cfg.Dir, err)
+	}
+	s.visible.Store(last)
+	go s.commitLoop(last, lastTS)
+	return s, nil
+}
+
+// isLockError recognises Pebble's failure to take the directory lock
+// (flock answers EAGAIN when another process holds it).
+func isLockError(err error) bool {
+	return errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK) ||
+		strings.Contains(err.Error(), "resource temporarily unavailable") ||
+		strings.Contains(err.Error(), "lock held by current process")
+}
+
+// lastSeq reads the highest change seq and the datestamp of the newest
+// entry, so the committer continues both after a restart.
+func (s *Store) lastSeq() (uint64, int64, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{tableChange}, UpperBound: []byte{tableChange + 1}})
+	if err != nil {
+		return 0, 0, err
+	}
+	var seq uint64
+	if it.Last() {
+		seq = binary.BigEndian.Uint64(it.Key()[1:])
+	}
+	if err := it.Close(); err != nil {
+		return 0, 0, err
+	}
+	it, err = s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{tableTime}, UpperBound: []byte{tableTime + 1}})
+	if err != nil {
+		return 0, 0, err
+	}
+	var ts int64
+	if it.Last() {
+		ts = int64(binary.BigEndian.Uint64(it.Key()[1:]))
+	}
+	return seq, ts, it.Close()
+}
+
+// RepositoryID returns the repositoryIdentifier the store builds OAI
+// identifiers with.
+func (s *Store) RepositoryID() string { return s.cfg.RepositoryID }
+
+// OAIIdentifier returns oai:<repositoryIdentifier>:<id>.
+func (s *Store) OAIIdentifier(id string) string { return "oai:" + s.cfg.RepositoryID + ":" + id }
+
+// LastSeq returns the highest change seq whose write is visible to readers.
+func (s *Store) LastSeq() uint64 { return s.visible.Load() }
+
+// Close stops the committer, waits for pending writes and closes the
+// database. It is safe to call more than once; the first error is returned.
+func (s *Store) Close() error {
+	var err error
+	s.once.Do(func() {
+		s.closed.Store(true)
+		close(s.quit)
+		<-s.done
+		err = s.db.Close()
+	})
+	return err
+}
+
+// Stats are counters since Open.
+type Stats struct {
+	Added, Updated, Unchanged, Deleted uint64
+	// Batches is the number of committed batches; Syncs the synced ones.
+	Batches, Syncs uint64
+	LastSeq        uint64
+	// DiskBytes is the size of the database files.
+	DiskBytes uint64
+}
+
+// Stats returns counters for metrics.
+func (s *Store) Stats() Stats {
+	m := s.db.Metrics()
+	return Stats{
+		Added:     s.stats.added.Load(),
+		Updated:   s.stats.updated.Load(),
+		Unchanged: s.stats.unchanged.Load(),
+		Deleted:   s.stats.deleted.Load(),
+		Batches:   s.stats.batches.Load(),
+		Syncs:     s.stats.syncs.Load(),
+		LastSeq:   s.visible.Load(),
+		DiskBytes: m.DiskSpaceUsage(),
+	}
+}
+
+// Checkpoint writes a consistent copy of the open database into dir, which
+// must not exist. The node keeps serving while it runs.
+func (s *Store) Checkpoint(ctx context.Context, dir string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if _, err := os.Stat(dir); err == nil {
+		return fmt.Errorf("store.Checkpoint %q: destination exists", dir)
+	}
+	if err := s.db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
+		return fmt.Errorf("store.Checkpoint %q: %w", dir, err)
+	}
+	return nil
+}
+
+// Restore copies the checkpoint in src into dst, which must be empty or
+// missing, and checks that the copy opens. It does not need a running node.
+func Restore(ctx context.Context, src, dst string) error {
+	if _, err := os.Stat(src + "/MANIFEST-000001"); err != nil {
+		if matches, _ := globManifest(src); len(matches) == 0 {
+			return fmt.Errorf("store.Restore: %q is not a checkpoint (no MANIFEST)", src)
+		}
+	}
+	if ents, err := os.ReadDir(dst); err == nil && len(ents) > 0 {
+		return fmt.Errorf("store.Restore: destination %q is not empty", dst)
+	}
+	if err := os.MkdirAll(dst, 0o750); err != nil {
+		return fmt.Errorf("store.Restore %q: %w", dst, err)
+	}
+	ents, err := os.ReadDir(src)
+	if err != nil {
+		return fmt.Errorf("store.Restore %q: %w", src, err)
+	}
+	for _, e := range ents {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if e.IsDir() {
+			continue
+		}
+		if err := copyFile(src+"/"+e.Name(), dst+"/"+e.Name()); err != nil {
+			return fmt.Errorf("store.Restore: %w", err)
+		}
+	}
+	if err := syncDir(dst); err != nil {
+		return fmt.Errorf("store.Restore: %w", err)
+	}
+	s, err := Open(Config{Dir: dst})
+	if err != nil {
+		return fmt.Errorf("store.Restore: copy does not open: %w", err)
+	}
+	return s.Close()
+}
+
+func globManifest(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		if len(e.Name()) > 9 && e.Name()[:9] == "MANIFEST-" {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return fmt.Errorf("copy %q: %w", src, err)
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return fmt.Errorf("sync %q: %w", dst, err)
+	}
+	return out.Close()
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// GetState returns the value of a named piece of node state (a harvest
+// checkpoint, a signing key), or nil when it is not set.
+func (s *Store) GetState(name string) ([]byte, error) {
+	v, closer, err := s.db.Get(metaKey(name))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store.GetState %q: %w", name, err)
+	}
+	defer closer.Close()
+	return append([]byte(nil), v...), nil
+}
+
+// SetState stores a named piece of node state, synced. Writers that must
+// keep state consistent with records pass it in CommitOptions.State instead.
+func (s *Store) SetState(ctx context.Context, name string, value []byte) error {
+	_, err := s.Commit(ctx, nil, CommitOptions{State: map[string][]byte{name: value}})
+	return err
+}
+
+// StateNames lists the names of node state entries that start with prefix.
+func (s *Store) StateNames(prefix string) ([]string, error) {
+	lo := metaKey(prefix)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for it.First(); it.Valid(); it.Next() {
+		names = append(names, string(it.Key()[1:]))
+	}
+	return names, it.Close()
+}
+
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) {
+	p.l.Debug(fmt.Sprintf(format, args...))
+}
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...))
+}
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	p.l.Error(msg)
+	panic("pebble: " + msg)
+}
+
+// counterMerger adds little-endian int64 operands: the N table's block
+// counters are updated with Merge in the same batch as the entries they count.
+var counterMerger = &pebble.Merger{
+	Name: "colligo.counter.v1",
+	Merge: func(key, value []byte) (pebble.ValueMerger, error) {
+		c := &counterValue{}
+		return c, c.add(value)
+	},
+}
+
+type counterValue struct{ n int64 }
+
+func (c *counterValue) add(v []byte) error {
+	if len(v) != 8 {
+		return fmt.Errorf("counter operand of %d bytes: %w", len(v), errCorrupt)
+	}
+	c.n += int64(binary.LittleEndian.Uint64(v))
+	return nil
+}
+func (c *counterValue) MergeNewer(v []byte) error { return c.add(v) }
+func (c *counterValue) MergeOlder(v []byte) error { return c.add(v) }
+func (c *counterValue) Finish(bool) ([]byte, io.Closer, error) {
+	return binary.LittleEndian.AppendUint64(nil, uint64(c.n)), nil, nil
+}
+
+func counterOperand(d int64) []byte { return binary.LittleEndian.AppendUint64(nil, uint64(d)) }
