@@ -140,6 +140,21 @@ var schemePattern = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
 // handle, arxiv, urn, url, isbn or issn; "local" when nothing fits.
 func DetectScheme(value string) string {
 	v := strings.TrimSpace(value)
+	l := strings.ToLower(v)
+	// Cheap tests first: most values are plain URLs or DOIs.
+	if strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://") {
+		switch {
+		case strings.Contains(l, "doi.org/") && doiPattern.MatchString(v):
+			return "doi"
+		case strings.Contains(l, "hdl.handle.net/") && handlePattern.MatchString(v):
+			return "handle"
+		case strings.Contains(l, "arxiv.org/abs/") && arxivPattern.MatchString(v):
+			return "arxiv"
+		case isHTTPURL(v):
+			return "url"
+		}
+		return "local"
+	}
 	switch {
 	case doiPattern.MatchString(v):
 		return "doi"
@@ -251,14 +266,30 @@ func NormalizeLanguage(s string) (string, bool) {
 // line feed and carriage return, U+FFFE, U+FFFF, invalid UTF-8) dropped, so
 // that every stored string can be written into OAI-PMH and RDF/XML.
 func CleanText(s string) string {
-	clean := true
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if !xmlChar(r) || (r == utf8.RuneError && n == 1) {
+	ascii, clean := true, true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			ascii = false
+			break
+		}
+		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
 			clean = false
 			break
 		}
-		i += n
+	}
+	if ascii && clean {
+		return strings.TrimSpace(s)
+	}
+	if !ascii {
+		for i := 0; i < len(s); {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if !xmlChar(r) || (r == utf8.RuneError && n == 1) {
+				clean = false
+				break
+			}
+			i += n
+		}
 	}
 	if !clean {
 		s = strings.Map(func(r rune) rune {

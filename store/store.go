@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 )
 
 // Sentinel errors. Check with errors.Is.
@@ -42,7 +43,7 @@ type Config struct {
 	// means no derived sets and no renditions. It must be deterministic:
 	// re-storing unchanged content must derive the same output.
 	Derive func(r *Record) (Derived, error)
-	// CacheSize is Pebble's block cache in bytes. Default 64 MiB.
+	// CacheSize is Pebble's block cache in bytes. Default 256 MiB.
 	CacheSize int64
 	// Logger receives Pebble's and the store's messages. Nil discards them.
 	Logger *slog.Logger
@@ -98,7 +99,7 @@ func Open(cfg Config) (*Store, error) {
 		cfg.RepositoryID = "colligo.localhost"
 	}
 	if cfg.CacheSize <= 0 {
-		cfg.CacheSize = 64 << 20
+		cfg.CacheSize = 256 << 20
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
@@ -124,6 +125,13 @@ func Open(cfg Config) (*Store, error) {
 		Logger:                      pebbleLogger{log},
 	}
 	opts.CompactionConcurrencyRange = func() (int, int) { return 1, 2 }
+	for i := range opts.Levels {
+		// Writers look up every record id before writing it; most imported
+		// and harvested ids are new, and a bloom filter answers those
+		// without reading a block.
+		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+		opts.Levels[i].FilterType = pebble.TableFilter
+	}
 	opts.EnsureDefaults()
 	db, err := pebble.Open(cfg.Dir, opts)
 	if err != nil {

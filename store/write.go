@@ -1,12 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"slices"
 	"sort"
 	"strings"
@@ -124,32 +126,81 @@ func (s *Store) Prepare(r *Record) (*Prepared, error) {
 		return nil, fmt.Errorf("store.Prepare %q: %w", r.ID, err)
 	}
 	p.doc = doc
-	p.hash = hashDoc(doc, r.Originals)
+	if p.hash, err = contentHash(r, doc, r.Originals); err != nil {
+		return nil, fmt.Errorf("store.Prepare %q: %w", r.ID, err)
+	}
 	return p, nil
+}
+
+// contentHash hashes what a record says, given its encoded document: the
+// document and the payloads, but not when or at which source datestamp it
+// was harvested, so that harvesting or importing the same record again
+// finds it unchanged and leaves its datestamp alone.
+func contentHash(r *Record, doc []byte, originals []Original) ([16]byte, error) {
+	if len(r.Provenance) == 0 {
+		return hashDoc(doc, originals), nil
+	}
+	// The document up to its provenance part (encodeDoc writes it last),
+	// then the provenance without its dates.
+	i := bytes.LastIndex(doc, []byte(`,"provenance":`))
+	if i < 0 {
+		return [16]byte{}, errors.New("content hash: document has no provenance")
+	}
+	h := sha256.New()
+	h.Write(doc[:i])
+	for _, p := range r.Provenance {
+		h.Write([]byte{0})
+		h.Write([]byte(p.BaseURL))
+		h.Write([]byte{0})
+		h.Write([]byte(p.Identifier))
+		h.Write([]byte{0})
+		h.Write([]byte(p.MetadataNamespace))
+		if p.Altered {
+			h.Write([]byte{1})
+		}
+	}
+	writeOriginals(h, originals)
+	var out [16]byte
+	copy(out[:], h.Sum(nil))
+	return out, nil
 }
 
 func encodeDoc(r *Record) ([]byte, error) {
 	// The assigned fields live in the head; keep them out of the document
-	// so that the hash sees content only.
-	ds, oid := r.Datestamp, r.OAIIdentifier
-	r.Datestamp, r.OAIIdentifier = time.Time{}, ""
+	// so that the hash sees content only. Provenance is written last (see
+	// contentHash).
+	ds, oid, prov := r.Datestamp, r.OAIIdentifier, r.Provenance
+	r.Datestamp, r.OAIIdentifier, r.Provenance = time.Time{}, "", nil
 	doc, err := json.Marshal(r)
-	r.Datestamp, r.OAIIdentifier = ds, oid
-	return doc, err
+	r.Datestamp, r.OAIIdentifier, r.Provenance = ds, oid, prov
+	if err != nil || len(prov) == 0 {
+		return doc, err
+	}
+	p, err := json.Marshal(prov)
+	if err != nil {
+		return nil, err
+	}
+	doc = append(doc[:len(doc)-1], `,"provenance":`...)
+	doc = append(doc, p...)
+	return append(doc, '}'), nil
 }
 
 func hashDoc(doc []byte, originals []Original) [16]byte {
 	h := sha256.New()
 	h.Write(doc)
+	writeOriginals(h, originals)
+	var out [16]byte
+	copy(out[:], h.Sum(nil))
+	return out
+}
+
+func writeOriginals(h hash.Hash, originals []Original) {
 	for _, o := range originals {
 		h.Write([]byte{0})
 		h.Write([]byte(o.Prefix))
 		h.Write([]byte{0})
 		h.Write(o.XML)
 	}
-	var out [16]byte
-	copy(out[:], h.Sum(nil))
-	return out
 }
 
 // mergeSets returns the sorted union of explicit and derived leaf sets.
@@ -243,6 +294,29 @@ func (s *Store) Delete(ctx context.Context, id string) (PutResult, error) {
 // whole batch fails when a precondition (IfSeq, MustExist) fails.
 // Concurrent Commits are grouped into one batch and one sync.
 func (s *Store) Commit(ctx context.Context, items []*Prepared, opts CommitOptions) ([]PutResult, error) {
+	p, err := s.CommitAsync(ctx, items, opts)
+	if err != nil {
+		return nil, err
+	}
+	return p.Wait()
+}
+
+// PendingCommit is a commit handed to the committer.
+type PendingCommit struct{ req *commitRequest }
+
+// Wait blocks until the commit is durable or failed, and returns its
+// results. Once handed over, a commit completes even if the ctx given to
+// CommitAsync ends: the caller must learn whether it was stored.
+func (p *PendingCommit) Wait() ([]PutResult, error) {
+	<-p.req.done
+	return p.req.results, p.req.err
+}
+
+// CommitAsync hands a commit to the committer and returns without waiting
+// for it. Commits are applied in the order of CommitAsync calls, so a bulk
+// writer can queue the next batch while the previous one syncs, and both
+// share one sync. It blocks only while the committer's queue is full.
+func (s *Store) CommitAsync(ctx context.Context, items []*Prepared, opts CommitOptions) (*PendingCommit, error) {
 	if s.closed.Load() {
 		return nil, ErrClosed
 	}
@@ -254,10 +328,7 @@ func (s *Store) Commit(ctx context.Context, items []*Prepared, opts CommitOption
 	case <-s.quit:
 		return nil, ErrClosed
 	}
-	// Once handed over, the write completes even if ctx ends: the caller
-	// must learn whether it was stored.
-	<-req.done
-	return req.results, req.err
+	return &PendingCommit{req}, nil
 }
 
 // commitLoop is the single writer. It owns seq and datestamp assignment.
@@ -593,7 +664,10 @@ func (c *committer) tombstoneOf(old *pendingHead, p *Prepared) (doc []byte, hash
 	if doc, err = encodeDoc(&r); err != nil {
 		return nil, hash, nil, "", err
 	}
-	return doc, hashDoc(doc, nil), old.sets, r.Origin, nil
+	if hash, err = contentHash(&r, doc, nil); err != nil {
+		return nil, hash, nil, "", err
+	}
+	return doc, hash, old.sets, r.Origin, nil
 }
 
 // R values carry the record's origin and leaf sets after the head, so that

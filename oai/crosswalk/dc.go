@@ -25,8 +25,9 @@ const (
 // DCSink returns a MetadataSink that fills m from an oai_dc (or any simple
 // Dublin Core) payload as the record is parsed, so the payload is read once.
 func DCSink(m *store.Metadata) oaixml.MetadataSink {
-	return func(d *xml.Decoder, root xml.StartElement) error {
-		return readDC(d, m)
+	return func(tr oaixml.TokenReader, root xml.StartElement) error {
+		*m = store.Metadata{}
+		return readDC(tr, m)
 	}
 }
 
@@ -48,7 +49,7 @@ func FromDC(payload []byte, ns map[string]string) (store.Metadata, error) {
 }
 
 // readDC consumes the children of a Dublin Core container up to its end tag.
-func readDC(d *xml.Decoder, m *store.Metadata) error {
+func readDC(d oaixml.TokenReader, m *store.Metadata) error {
 	var dates []string
 	var types []string
 	for {
@@ -74,7 +75,8 @@ func readDC(d *xml.Decoder, m *store.Metadata) error {
 			if t.Name.Space != NamespaceDC && t.Name.Space != NamespaceDCTerms {
 				continue
 			}
-			text = store.CleanText(text)
+			// store.Normalize cleans every value; here only trim.
+			text = strings.TrimSpace(text)
 			if text == "" {
 				continue
 			}
@@ -83,14 +85,29 @@ func readDC(d *xml.Decoder, m *store.Metadata) error {
 	}
 }
 
-func elementText(d *xml.Decoder) (string, error) {
-	var b strings.Builder
-	depth := 0
-	for {
-		tok, err := d.Token()
-		if err != nil {
+func elementText(d oaixml.TokenReader) (string, error) {
+	// Most elements hold one piece of text: convert it once.
+	tok, err := d.Token()
+	if err != nil {
+		return "", err
+	}
+	var first string
+	switch t := tok.(type) {
+	case xml.EndElement:
+		return "", nil
+	case xml.CharData:
+		first = string(t)
+		if tok, err = d.Token(); err != nil {
 			return "", err
 		}
+		if _, ok := tok.(xml.EndElement); ok {
+			return first, nil
+		}
+	}
+	var b strings.Builder
+	b.WriteString(first)
+	depth := 0
+	for {
 		switch t := tok.(type) {
 		case xml.CharData:
 			b.Write(t)
@@ -102,6 +119,9 @@ func elementText(d *xml.Decoder) (string, error) {
 			}
 			depth--
 		}
+		if tok, err = d.Token(); err != nil {
+			return "", err
+		}
 	}
 }
 
@@ -112,15 +132,17 @@ var (
 
 // addDC maps one DC element.
 func addDC(m *store.Metadata, name, text, lang string, dates, types *[]string) {
-	if lang == "" {
+	if lang == "" && text[0] == '[' {
 		if sm := langPrefix.FindStringSubmatch(text); sm != nil {
 			lang, text = sm[1], text[len(sm[0]):]
 		}
 	}
-	if l, ok := store.NormalizeLanguage(lang); ok {
-		lang = l
-	} else {
-		lang = ""
+	if lang != "" {
+		if l, ok := store.NormalizeLanguage(lang); ok {
+			lang = l
+		} else {
+			lang = ""
+		}
 	}
 	switch name {
 	case "title", "alternative":

@@ -13,10 +13,10 @@ import (
 
 type tally struct {
 	records, deleted, headers, sets, formats, itemErrors, sanitized int
-	token                                                          *ResumptionToken
-	oaiError                                                       string
-	identify                                                       *Identify
-	first                                                          *Record
+	token                                                           *ResumptionToken
+	oaiError                                                        string
+	identify                                                        *Identify
+	first                                                           *Record
 }
 
 func decodeAll(t *testing.T, r io.Reader, opts Options) (tally, error) {

@@ -49,8 +49,10 @@ type Record struct {
 // MetadataSink reads a record's payload as it is parsed, so that a
 // crosswalk does not parse it a second time. It is called with the decoder
 // positioned just after the payload's root start tag and must consume
-// tokens up to and including the matching end tag (d.Skip does that).
-type MetadataSink func(d *xml.Decoder, root xml.StartElement) error
+// tokens up to and including the matching end tag (Skip does that). It may
+// be called twice for one record (when the fast scanner gives up part-way
+// and encoding/xml parses again), so each call must start afresh.
+type MetadataSink func(tr TokenReader, root xml.StartElement) error
 
 // ItemError is a fault in one item (a record, a header) of a document: the
 // item is skipped and parsing goes on.
@@ -103,13 +105,19 @@ func ParseRecord(c *Chunk, sink MetadataSink) (*Record, error) {
 	if c.TooLarge {
 		return nil, &ItemError{Name: c.Name, Line: c.Line, Err: fmt.Errorf("record of %d bytes exceeds the size limit", c.Size)}
 	}
-	r, err := parseRecord(c, c.Raw, sink)
+	// The fast scanner reads almost every record; whatever it does not
+	// accept goes to encoding/xml, which decides.
+	sc := newScanner(c.Raw, c.Namespaces)
+	if r, err := parseRecord(sc, sc.offset, c, c.Raw, sink); err == nil {
+		return r, nil
+	}
+	r, err := parseRecordStd(c, c.Raw, sink)
 	if err != nil && isCharError(err) {
 		// Real repositories emit control characters (PUC-Rio's Maxwell
 		// sends U+000B in descriptions) and broken UTF-8: drop them and
 		// parse again rather than lose the record.
 		clean := Sanitize(c.Raw)
-		if r, err = parseRecord(c, clean, sink); err == nil {
+		if r, err = parseRecordStd(c, clean, sink); err == nil {
 			r.Sanitized = true
 		}
 	}
@@ -121,6 +129,14 @@ func ParseRecord(c *Chunk, sink MetadataSink) (*Record, error) {
 		return nil, &ItemError{Name: c.Name, Line: c.Line + errLine(err) - 1, Identifier: id, Err: err}
 	}
 	return r, nil
+}
+
+func parseRecordStd(c *Chunk, raw []byte, sink MetadataSink) (*Record, error) {
+	d, wrap := newChunkDecoder(c, raw)
+	if _, err := d.Token(); err != nil { // the wrapper
+		return &Record{Line: c.Line}, err
+	}
+	return parseRecord(d, func() int { return int(d.InputOffset()) - wrap }, c, raw, sink)
 }
 
 func errLine(err error) int {
@@ -140,13 +156,11 @@ func isCharError(err error) bool {
 		strings.Contains(se.Msg, "character entity")
 }
 
-func parseRecord(c *Chunk, raw []byte, sink MetadataSink) (*Record, error) {
-	d, wrap := newChunkDecoder(c, raw)
+// parseRecord reads a record element from tr; offset gives the position
+// in raw of the next unread byte.
+func parseRecord(tr TokenReader, offset func() int, c *Chunk, raw []byte, sink MetadataSink) (*Record, error) {
 	r := &Record{Line: c.Line}
-	if _, err := d.Token(); err != nil { // the wrapper
-		return r, err
-	}
-	start, err := nextStart(d)
+	start, err := nextStart(tr)
 	if err != nil {
 		return r, err
 	}
@@ -156,7 +170,7 @@ func parseRecord(c *Chunk, raw []byte, sink MetadataSink) (*Record, error) {
 	outer := inherit(c.Namespaces, start.Attr)
 	sawHeader := false
 	for {
-		tok, err := d.Token()
+		tok, err := tr.Token()
 		if err != nil {
 			return r, err
 		}
@@ -165,22 +179,22 @@ func parseRecord(c *Chunk, raw []byte, sink MetadataSink) (*Record, error) {
 			switch {
 			case isOAI(t.Name) && t.Name.Local == "header":
 				sawHeader = true
-				if err := parseHeader(d, t, &r.Header); err != nil {
+				if err := parseHeader(tr, t, &r.Header); err != nil {
 					return r, err
 				}
 			case isOAI(t.Name) && t.Name.Local == "metadata":
-				if err := r.readMetadata(d, t, raw, wrap, inherit(outer, t.Attr), sink); err != nil {
+				if err := r.readMetadata(tr, offset, raw, inherit(outer, t.Attr), sink); err != nil {
 					return r, err
 				}
 			case isOAI(t.Name) && t.Name.Local == "about":
-				before := d.InputOffset()
-				end, err := skipTo(d)
+				before := offset()
+				end, err := skipTo(tr, offset)
 				if err != nil {
 					return r, err
 				}
-				r.About = append(r.About, bytes.Clone(raw[int(before)-wrap:int(end)-wrap]))
+				r.About = append(r.About, bytes.Clone(raw[before:end]))
 			default:
-				if err := d.Skip(); err != nil {
+				if err := Skip(tr); err != nil {
 					return r, err
 				}
 			}
@@ -200,11 +214,11 @@ func parseRecord(c *Chunk, raw []byte, sink MetadataSink) (*Record, error) {
 }
 
 // readMetadata records the payload's bytes and hands its root to sink.
-func (r *Record) readMetadata(d *xml.Decoder, start xml.StartElement, raw []byte, wrap int, ns map[string]string, sink MetadataSink) error {
-	begin := int(d.InputOffset()) - wrap
+func (r *Record) readMetadata(tr TokenReader, offset func() int, raw []byte, ns map[string]string, sink MetadataSink) error {
+	begin := offset()
 	for {
-		pos := int(d.InputOffset()) - wrap
-		tok, err := d.Token()
+		pos := offset()
+		tok, err := tr.Token()
 		if err != nil {
 			return err
 		}
@@ -231,10 +245,10 @@ func (r *Record) readMetadata(d *xml.Decoder, start xml.StartElement, raw []byte
 				}
 			}
 			if sink != nil {
-				if err := sink(d, t); err != nil {
+				if err := sink(tr, t); err != nil {
 					return err
 				}
-			} else if err := d.Skip(); err != nil {
+			} else if err := Skip(tr); err != nil {
 				return err
 			}
 		case xml.EndElement:
@@ -325,9 +339,9 @@ func inherit(scope map[string]string, attrs []xml.Attr) map[string]string {
 
 func isOAI(n xml.Name) bool { return n.Space == Namespace || n.Space == "" }
 
-func nextStart(d *xml.Decoder) (xml.StartElement, error) {
+func nextStart(tr TokenReader) (xml.StartElement, error) {
 	for {
-		tok, err := d.Token()
+		tok, err := tr.Token()
 		if err != nil {
 			return xml.StartElement{}, err
 		}
@@ -339,11 +353,11 @@ func nextStart(d *xml.Decoder) (xml.StartElement, error) {
 
 // skipTo consumes the current element and returns the offset where its end
 // tag starts.
-func skipTo(d *xml.Decoder) (int64, error) {
+func skipTo(tr TokenReader, offset func() int) (int, error) {
 	depth := 0
 	for {
-		pos := d.InputOffset()
-		tok, err := d.Token()
+		pos := offset()
+		tok, err := tr.Token()
 		if err != nil {
 			return 0, err
 		}
@@ -359,20 +373,20 @@ func skipTo(d *xml.Decoder) (int64, error) {
 	}
 }
 
-func parseHeader(d *xml.Decoder, start xml.StartElement, h *Header) error {
+func parseHeader(tr TokenReader, start xml.StartElement, h *Header) error {
 	for _, a := range start.Attr {
 		if a.Name.Local == "status" && strings.TrimSpace(a.Value) == "deleted" {
 			h.Deleted = true
 		}
 	}
 	for {
-		tok, err := d.Token()
+		tok, err := tr.Token()
 		if err != nil {
 			return err
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			text, err := textOf(d)
+			text, err := textOf(tr)
 			if err != nil {
 				return err
 			}
@@ -393,11 +407,11 @@ func parseHeader(d *xml.Decoder, start xml.StartElement, h *Header) error {
 }
 
 // textOf returns the character data of the current element, consuming it.
-func textOf(d *xml.Decoder) (string, error) {
+func textOf(tr TokenReader) (string, error) {
 	var b strings.Builder
 	depth := 0
 	for {
-		tok, err := d.Token()
+		tok, err := tr.Token()
 		if err != nil {
 			return "", err
 		}

@@ -84,19 +84,19 @@ var ErrTooLarge = errors.New("document exceeds the size limit")
 // of a full parse, and chunks can be parsed in parallel with encoding/xml.
 // Memory is bounded by the largest chunk kept.
 type Splitter struct {
-	opts  Options
-	r     *bufio.Reader
-	buf   []byte // unconsumed input; buf[0] is at document offset base
-	base  int64
-	pos   int // scan position in buf
-	line  int // line at buf[lineAt]
+	opts   Options
+	r      *bufio.Reader
+	buf    []byte // unconsumed input; buf[0] is at document offset base
+	base   int64
+	pos    int // scan position in buf
+	line   int // line at buf[lineAt]
 	lineAt int
-	eof   bool
-	err   error
-	read  int64
+	eof    bool
+	err    error
+	read   int64
 
-	stack   []frame
-	started bool // root element seen
+	stack    []frame
+	started  bool // root element seen
 	declDone bool
 }
 

@@ -1,0 +1,81 @@
+package ingest
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/colligo/colligo/store/gen"
+)
+
+// benchN is the number of generated records benchmarks use: 100,000 by
+// default, COLLIGO_BENCH_N to change it (`make bench` uses 1,000,000).
+func benchN() int {
+	if n, err := strconv.Atoi(os.Getenv("COLLIGO_BENCH_N")); err == nil && n > 0 {
+		return n
+	}
+	return 100_000
+}
+
+var (
+	benchFileOnce sync.Once
+	benchFile     string
+)
+
+// generatedFile writes the benchmark's oai_dc file once per process, in
+// COLLIGO_BENCH_DIR when set (to reuse it across runs) or a temp dir.
+func generatedFile(b *testing.B, n int) string {
+	benchFileOnce.Do(func() {
+		dir := os.Getenv("COLLIGO_BENCH_DIR")
+		if dir == "" {
+			dir = os.TempDir()
+		}
+		benchFile = filepath.Join(dir, "colligo-bench-oai_dc-"+strconv.Itoa(n)+".xml")
+		if _, err := os.Stat(benchFile); err == nil {
+			return
+		}
+		f, err := os.Create(benchFile + ".tmp")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := gen.New(42, gen.Institutions[0]).WriteOAIDC(f, 0, n, false); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+		os.Rename(benchFile+".tmp", benchFile)
+	})
+	return benchFile
+}
+
+// BenchmarkImportOAIDC imports generated oai_dc records into an empty
+// store and reports records/s and bytes on disk per record.
+func BenchmarkImportOAIDC(b *testing.B) {
+	n := benchN()
+	file := generatedFile(b, n)
+	fi, _ := os.Stat(file)
+	var total int64
+	var disk uint64
+	for b.Loop() {
+		b.StopTimer()
+		st := openStore(&testing.T{}, b.TempDir())
+		b.StartTimer()
+		sum, err := File(context.Background(), st, file, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if sum.Added != int64(n) {
+			b.Fatalf("added %d of %d", sum.Added, n)
+		}
+		total += sum.Added
+		b.StopTimer()
+		disk = st.Stats().DiskBytes
+		st.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(disk)/float64(n), "disk-B/record")
+	b.ReportMetric(float64(fi.Size())/float64(n), "input-B/record")
+}
