@@ -100,6 +100,8 @@ type Query struct {
 	// MaxSeq bounds the list to a snapshot: entries with a greater seq were
 	// written after the list began. Zero means LastSeq at the call.
 	MaxSeq uint64
+	// Reverse walks newest first. Count ignores it.
+	Reverse bool
 }
 
 // seqRange turns a query's datestamp bounds into a seq range [lo, hi].
@@ -177,23 +179,24 @@ func (s *Store) Earliest(ctx context.Context) (time.Time, bool, error) {
 // Iterator walks record versions in datestamp (= seq) order. It is not safe
 // for concurrent use. Close it on every path.
 type Iterator struct {
-	ctx    context.Context
-	idx    *pebble.Iterator // the scope index, or nil when walking D directly
-	ent    *pebble.Iterator
-	origin string // filter, when both Set and Origin are given
-	hi     uint64
-	entry  Entry
-	err    error
-	n      int
-	first  bool
-	empty  bool
-	snap   *pebble.Snapshot
+	ctx     context.Context
+	idx     *pebble.Iterator // the scope index, or nil when walking D directly
+	ent     *pebble.Iterator
+	origin  string // filter, when both Set and Origin are given
+	hi      uint64
+	entry   Entry
+	err     error
+	n       int
+	first   bool
+	empty   bool
+	reverse bool
+	snap    *pebble.Snapshot
 }
 
 // Scan returns an iterator over the versions q selects. The view is a
 // consistent snapshot taken at the call.
 func (s *Store) Scan(ctx context.Context, q Query) *Iterator {
-	it := &Iterator{ctx: ctx, first: true}
+	it := &Iterator{ctx: ctx, first: true, reverse: q.Reverse}
 	lo, hi, ok, err := s.seqRange(q)
 	if err != nil {
 		it.err = fmt.Errorf("store.Scan: %w", err)
@@ -238,26 +241,14 @@ func (it *Iterator) Next() bool {
 	for {
 		var seq uint64
 		if it.idx == nil {
-			var ok bool
-			if it.first {
-				ok = it.ent.First()
-			} else {
-				ok = it.ent.Next()
-			}
-			it.first = false
+			ok := it.step(it.ent)
 			if !ok {
 				it.err = it.ent.Error()
 				return false
 			}
 			seq = binary.BigEndian.Uint64(it.ent.Key()[1:])
 		} else {
-			var ok bool
-			if it.first {
-				ok = it.idx.First()
-			} else {
-				ok = it.idx.Next()
-			}
-			it.first = false
+			ok := it.step(it.idx)
 			if !ok {
 				it.err = it.idx.Error()
 				return false
@@ -279,6 +270,21 @@ func (it *Iterator) Next() bool {
 		}
 		return true
 	}
+}
+
+// step moves the driving iterator one entry in the iterator's direction.
+func (it *Iterator) step(i *pebble.Iterator) bool {
+	first := it.first
+	it.first = false
+	switch {
+	case first && it.reverse:
+		return i.Last()
+	case first:
+		return i.First()
+	case it.reverse:
+		return i.Prev()
+	}
+	return i.Next()
 }
 
 // Entry returns the current entry; valid until the next call to Next.

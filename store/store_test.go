@@ -188,6 +188,8 @@ func TestScanOrderAndBounds(t *testing.T) {
 		{"empty range", Query{From: base.Add(time.Hour)}, nil},
 		{"until before all", Query{Until: base.Add(-time.Hour)}, nil},
 		{"unknown set", Query{Set: "nope"}, nil},
+		{"reverse", Query{Reverse: true, From: base.Add(8 * time.Second)}, []string{"r5", "r3", "r9", "r8"}},
+		{"reverse set", Query{Reverse: true, Set: "type:article", Until: base.Add(5 * time.Second)}, []string{"r4", "r2", "r0"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -91,7 +91,8 @@ func pick[T any](r *rand.Rand, s []T) T { return s[r.IntN(len(s))] }
 
 // ORCID returns a valid ORCID iD (check digit included) made from n.
 func ORCID(n uint64) string {
-	digits := fmt.Sprintf("%015d", n%1_000_000_000_000_000)
+	// Real iDs are 0000-0001-... to 0000-0003-... (and 0009-).
+	digits := fmt.Sprintf("0000000%d%07d", 1+n%3, (n/3)%10_000_000)
 	total := 0
 	for i := 0; i < 15; i++ {
 		total = (total + int(digits[i]-'0')) * 2
