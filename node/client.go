@@ -49,7 +49,7 @@ func OpenLocal(cfg Config) (*Local, error) {
 	st, err := store.Open(store.Config{
 		Dir:          cfg.DataDir,
 		RepositoryID: cfg.RepositoryID,
-		Derive:       (&Node{cfg: cfg}).derive,
+		Derive:       newDeriver(cfg),
 		CacheSize:    int64(cfg.CacheSizeMiB) << 20,
 	})
 	if err == nil {

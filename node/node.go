@@ -121,15 +121,22 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 }
 
 // derive makes what readers serve without decoding a record: its oai_dc
-// rendition, and its automatic set memberships.
-func (n *Node) derive(r *store.Record) (store.Derived, error) {
-	d := store.Derived{Renditions: map[string][]byte{
-		"oai_dc": crosswalk.OAIDC(r, n.RecordURL(r.ID)),
-	}}
-	if r.Origin != "" && r.Origin != n.cfg.NodeID && store.ValidSetSpec("source:"+r.Origin) {
-		d.Sets = append(d.Sets, "source:"+r.Origin)
+// rendition, and its automatic set memberships. The CLI, writing to a
+// stopped data directory, must derive exactly as the node does: both use
+// newDeriver.
+func (n *Node) derive(r *store.Record) (store.Derived, error) { return newDeriver(n.cfg)(r) }
+
+// newDeriver returns the store's Derive function for a configuration.
+func newDeriver(cfg Config) func(r *store.Record) (store.Derived, error) {
+	return func(r *store.Record) (store.Derived, error) {
+		d := store.Derived{Renditions: map[string][]byte{
+			"oai_dc": crosswalk.OAIDC(r, cfg.BaseURL+"/records/"+r.ID),
+		}}
+		if r.Origin != "" && r.Origin != cfg.NodeID && store.ValidSetSpec("source:"+r.Origin) {
+			d.Sets = append(d.Sets, "source:"+r.Origin)
+		}
+		return d, nil
 	}
-	return d, nil
 }
 
 // RecordURL is the landing page of a record.

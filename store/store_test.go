@@ -404,3 +404,54 @@ func TestCheckpointRestore(t *testing.T) {
 	}
 	mustVerify(t, r)
 }
+
+func TestRederive(t *testing.T) {
+	ctx := context.Background()
+	var typeSets atomic.Bool
+	clk := &fakeClock{}
+	clk.set(time.Date(2024, 3, 15, 9, 30, 0, 0, time.UTC))
+	s, err := Open(Config{Dir: t.TempDir(), Clock: clk.now, Derive: func(r *Record) (Derived, error) {
+		d := Derived{Renditions: map[string][]byte{"oai_dc": []byte("<dc/>")}}
+		if typeSets.Load() && r.Metadata.Type != "" {
+			d.Sets = []string{"type:" + strings.ToLower(r.Metadata.Type)}
+		}
+		return d, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := 0; i < 1200; i++ {
+		r := rec(fmt.Sprintf("r%d", i), "x")
+		if i%3 == 0 {
+			r.Metadata.Type = ""
+		}
+		if i%7 == 0 {
+			r.Originals = []Original{{Prefix: "marc", XML: []byte("<m/>")}}
+		}
+		if _, err := s.Put(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Delete(ctx, "r5")
+	clk.advance(time.Hour)
+	// Nothing changed in the rules: nothing is rewritten.
+	if done, changed, err := s.Rederive(ctx, nil); err != nil || done != 1200 || changed != 0 {
+		t.Fatalf("Rederive = %d, %d, %v; want 1200 seen, 0 changed", done, changed, err)
+	}
+	typeSets.Store(true)
+	done, changed, err := s.Rederive(ctx, nil)
+	if err != nil || done != 1200 || changed != 800 {
+		t.Fatalf("Rederive = %d, %d, %v; want 1200 seen, 800 changed", done, changed, err)
+	}
+	if n, _ := s.Count(ctx, Query{Set: "type:dataset"}); n != 800 {
+		t.Fatalf("set holds %d records, want 800", n)
+	}
+	if b, err := s.Original(ctx, "r7", "marc"); err != nil || string(b) != "<m/>" {
+		t.Fatalf("payload after rederive: %q, %v", b, err)
+	}
+	if r, _ := s.Get(ctx, "r5"); !r.Deleted {
+		t.Fatal("tombstone came back to life")
+	}
+	mustVerify(t, s)
+}

@@ -106,21 +106,6 @@ func (s *Store) Verify(ctx context.Context, progress func(done int64)) (*VerifyR
 			rep.problem("record %q: %v", id, err)
 			return nil
 		}
-		var r Record
-		if err := json.Unmarshal(doc, &r); err != nil {
-			rep.problem("record %q: document does not decode: %v", id, err)
-		} else {
-			for i := range r.Originals {
-				if r.Originals[i].XML, _, err = get(payloadKey(id, r.Originals[i].Prefix)); err != nil {
-					return err
-				}
-			}
-			// A tombstone made from a stored record is hashed without its
-			// payloads (see tombstoneOf).
-			if !hashMatches(&r, doc, h) {
-				rep.problem("record %q: content hash does not match its document and payloads", id)
-			}
-		}
 		ev, ok, err := get(entryKey(h.seq))
 		if err != nil {
 			return err
@@ -135,6 +120,21 @@ func (s *Store) Verify(ctx context.Context, progress func(done int64)) (*VerifyR
 		}
 		if e.ID != id || e.Deleted != h.deleted || e.Datestamp.Unix() != h.datestamp || e.Origin != origin || !slices.Equal(e.Sets, sets) {
 			rep.problem("record %q: entry %d disagrees with the record (id %q, deleted %v, datestamp %v)", id, h.seq, e.ID, e.Deleted, e.Datestamp)
+		}
+		var r Record
+		if err := json.Unmarshal(doc, &r); err != nil {
+			rep.problem("record %q: document does not decode: %v", id, err)
+		} else {
+			for i := range r.Originals {
+				if r.Originals[i].XML, _, err = get(payloadKey(id, r.Originals[i].Prefix)); err != nil {
+					return err
+				}
+			}
+			// A tombstone made from a stored record is hashed without its
+			// payloads (see tombstoneOf).
+			if !hashMatches(&r, doc, h, e.renditions) {
+				rep.problem("record %q: content hash does not match its document, payloads and renditions", id)
+			}
 		}
 		for _, sc := range indexScopes(sets, origin) {
 			if _, ok, err := get(scopeKey(sc, h.seq)); err != nil {
@@ -309,10 +309,10 @@ func scopeKind(scope string) string {
 // hashMatches recomputes a record's content hash as Prepare makes it (and,
 // for a tombstone made from a stored record, as tombstoneOf makes it:
 // without payloads).
-func hashMatches(r *Record, doc []byte, h head) bool {
-	if sum, err := contentHash(r, doc, r.Originals); err == nil && sum == h.hash {
+func hashMatches(r *Record, doc []byte, h head, rs []rendition) bool {
+	if sum, err := contentHash(r, doc, r.Originals, rs); err == nil && sum == h.hash {
 		return true
 	}
-	sum, err := contentHash(r, doc, nil)
+	sum, err := contentHash(r, doc, nil, nil)
 	return err == nil && h.deleted && sum == h.hash
 }

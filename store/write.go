@@ -126,19 +126,20 @@ func (s *Store) Prepare(r *Record) (*Prepared, error) {
 		return nil, fmt.Errorf("store.Prepare %q: %w", r.ID, err)
 	}
 	p.doc = doc
-	if p.hash, err = contentHash(r, doc, r.Originals); err != nil {
+	if p.hash, err = contentHash(r, doc, r.Originals, p.renditions); err != nil {
 		return nil, fmt.Errorf("store.Prepare %q: %w", r.ID, err)
 	}
 	return p, nil
 }
 
-// contentHash hashes what a record says, given its encoded document: the
-// document and the payloads, but not when or at which source datestamp it
-// was harvested, so that harvesting or importing the same record again
-// finds it unchanged and leaves its datestamp alone.
-func contentHash(r *Record, doc []byte, originals []Original) ([16]byte, error) {
+// contentHash hashes what a record says and how it is served, given its
+// encoded document: the document, the payloads and the renditions, but not
+// when or at which source datestamp it was harvested, so that harvesting or
+// importing the same record again finds it unchanged and leaves its
+// datestamp alone, while a change of a derived rendition is a change.
+func contentHash(r *Record, doc []byte, originals []Original, rs []rendition) ([16]byte, error) {
 	if len(r.Provenance) == 0 {
-		return hashDoc(doc, originals), nil
+		return hashDoc(doc, originals, rs), nil
 	}
 	// The document up to its provenance part (encodeDoc writes it last),
 	// then the provenance without its dates.
@@ -159,7 +160,7 @@ func contentHash(r *Record, doc []byte, originals []Original) ([16]byte, error) 
 			h.Write([]byte{1})
 		}
 	}
-	writeOriginals(h, originals)
+	writeOriginals(h, originals, rs)
 	var out [16]byte
 	copy(out[:], h.Sum(nil))
 	return out, nil
@@ -185,21 +186,27 @@ func encodeDoc(r *Record) ([]byte, error) {
 	return append(doc, '}'), nil
 }
 
-func hashDoc(doc []byte, originals []Original) [16]byte {
+func hashDoc(doc []byte, originals []Original, rs []rendition) [16]byte {
 	h := sha256.New()
 	h.Write(doc)
-	writeOriginals(h, originals)
+	writeOriginals(h, originals, rs)
 	var out [16]byte
 	copy(out[:], h.Sum(nil))
 	return out
 }
 
-func writeOriginals(h hash.Hash, originals []Original) {
+func writeOriginals(h hash.Hash, originals []Original, rs []rendition) {
 	for _, o := range originals {
 		h.Write([]byte{0})
 		h.Write([]byte(o.Prefix))
 		h.Write([]byte{0})
 		h.Write(o.XML)
+	}
+	for _, r := range rs {
+		h.Write([]byte{1})
+		h.Write([]byte(r.name))
+		h.Write([]byte{1})
+		h.Write(r.data)
 	}
 }
 
@@ -664,7 +671,7 @@ func (c *committer) tombstoneOf(old *pendingHead, p *Prepared) (doc []byte, hash
 	if doc, err = encodeDoc(&r); err != nil {
 		return nil, hash, nil, "", err
 	}
-	if hash, err = contentHash(&r, doc, nil); err != nil {
+	if hash, err = contentHash(&r, doc, nil, nil); err != nil {
 		return nil, hash, nil, "", err
 	}
 	return doc, hash, old.sets, r.Origin, nil
