@@ -189,6 +189,8 @@ func jsonErrorDetail(err error) string {
 		return fmt.Sprintf("field %q has the wrong type (%s where %s is expected)", te.Field, te.Value, jsonKind(te.Type.Kind().String()))
 	case errors.Is(err, io.EOF):
 		return "the body is empty"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the body is not valid JSON (it ends too early)"
 	}
 	msg := err.Error()
 	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
