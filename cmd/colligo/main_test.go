@@ -200,7 +200,9 @@ func TestServeDemo(t *testing.T) {
 	data := t.TempDir()
 	done := make(chan int)
 	var errb bytes.Buffer
-	go func() { done <- run(ctx, []string{"serve", "--demo", "--data", data, "--http", "127.0.0.1:0"}, io.Discard, &errb) }()
+	go func() {
+		done <- run(ctx, []string{"serve", "--demo", "--data", data, "--http", "127.0.0.1:0"}, io.Discard, &errb)
+	}()
 	var info *node.Info
 	deadline := time.Now().Add(20 * time.Second)
 	for {
