@@ -45,10 +45,7 @@ func (e *ValidationError) add(field, format string, args ...any) {
 }
 
 var (
-	idPattern      = regexp.MustCompile(`^[A-Za-z0-9._~-]{1,128}$`)
 	setSpecPattern = regexp.MustCompile(`^[A-Za-z0-9\-_.!~*'()]+(:[A-Za-z0-9\-_.!~*'()]+)*$`)
-	datePattern    = regexp.MustCompile(`^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$`)
-	langPattern    = regexp.MustCompile(`^[a-z]{2,3}(-[a-z0-9]{1,8})*$`)
 	doiPattern     = regexp.MustCompile(`(?i)^(?:doi:\s*|https?://(?:dx\.)?doi\.org/|info:doi/)?(10\.\d{4,9}/\S+)$`)
 	handlePattern  = regexp.MustCompile(`(?i)^(?:hdl:\s*|https?://hdl\.handle\.net/|info:hdl/)(\d[\d.]*/\S+)$`)
 	arxivPattern   = regexp.MustCompile(`(?i)^(?:arxiv:\s*|https?://arxiv\.org/abs/)([a-z\-.]+/\d{7}|\d{4}\.\d{4,5})(v\d+)?$`)
@@ -56,9 +53,74 @@ var (
 	orcidPattern   = regexp.MustCompile(`(?i)^(?:https?://orcid\.org/)?(\d{4}-?\d{4}-?\d{4}-?\d{3}[\dX])$`)
 )
 
-// ValidID reports whether id can be a local record identifier.
+// ValidID reports whether id can be a local record identifier: 1 to 128
+// bytes of A-Z a-z 0-9 . _ ~ -, and not "." or "..".
 func ValidID(id string) bool {
-	return idPattern.MatchString(id) && id != "." && id != ".."
+	if len(id) == 0 || len(id) > 128 || id == "." || id == ".." {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '~' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// validDate reports whether s is YYYY, YYYY-MM or YYYY-MM-DD with a month
+// 01-12 and a day 01-31.
+func validDate(s string) bool {
+	digits := func(t string) bool {
+		for i := 0; i < len(t); i++ {
+			if t[i] < '0' || t[i] > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	switch len(s) {
+	case 4:
+		return digits(s)
+	case 7, 10:
+		if !digits(s[:4]) || s[4] != '-' || !digits(s[5:7]) || s[5:7] < "01" || s[5:7] > "12" {
+			return false
+		}
+		if len(s) == 7 {
+			return true
+		}
+		return s[7] == '-' && digits(s[8:]) && s[8:] >= "01" && s[8:] <= "31"
+	}
+	return false
+}
+
+// validLangTag reports whether l looks like a lower-case BCP 47 tag:
+// 2-3 letters, then subtags of 1-8 letters or digits.
+func validLangTag(l string) bool {
+	first := true
+	for len(l) > 0 {
+		i := strings.IndexByte(l, '-')
+		part := l
+		if i >= 0 {
+			part, l = l[:i], l[i+1:]
+			if l == "" {
+				return false
+			}
+		} else {
+			l = ""
+		}
+		if first && (len(part) < 2 || len(part) > 3) || !first && (len(part) < 1 || len(part) > 8) {
+			return false
+		}
+		for j := 0; j < len(part); j++ {
+			c := part[j]
+			if !(c >= 'a' && c <= 'z' || !first && c >= '0' && c <= '9') {
+				return false
+			}
+		}
+		first = false
+	}
+	return !first
 }
 
 // ValidSetSpec reports whether spec is a setSpec as OAI-PMH 2.0 defines it.
@@ -126,7 +188,12 @@ func NormalizeIdentifier(scheme, value string) (Identifier, bool) {
 		if !strings.HasPrefix(strings.ToLower(value), "urn:") {
 			return Identifier{"urn", value}, false
 		}
-		return Identifier{"urn", "urn:" + strings.ToLower(value[4:5]) + value[5:]}, len(value) > 5
+		// "urn:" and the namespace id are case-insensitive (RFC 8141).
+		nid, nss, ok := strings.Cut(value[4:], ":")
+		if !ok || nid == "" || nss == "" {
+			return Identifier{"urn", value}, false
+		}
+		return Identifier{"urn", "urn:" + strings.ToLower(nid) + ":" + nss}, true
 	}
 	if !schemePattern.MatchString(scheme) {
 		return Identifier{scheme, value}, false
@@ -258,7 +325,7 @@ func NormalizeLanguage(s string) (string, bool) {
 		return a, true
 	}
 	l = strings.ReplaceAll(l, "_", "-")
-	return l, langPattern.MatchString(l)
+	return l, validLangTag(l)
 }
 
 // CleanText returns s with surrounding white space removed, Unicode in NFC,
@@ -371,7 +438,7 @@ func Normalize(r *Record) error {
 		v    *string
 	}{{"metadata.issued", &m.Issued}, {"metadata.created", &m.Created}} {
 		*d.v = strings.TrimSpace(*d.v)
-		if *d.v != "" && !datePattern.MatchString(*d.v) {
+		if *d.v != "" && !validDate(*d.v) {
 			ve.add(d.name, "%q is not a date of the form YYYY, YYYY-MM or YYYY-MM-DD", *d.v)
 		}
 	}

@@ -118,13 +118,15 @@ func Open(cfg Config) (*Store, error) {
 		FormatMajorVersion:          pebble.FormatNewest,
 		Merger:                      counterMerger,
 		Cache:                       cache,
-		MemTableSize:                64 << 20,
+		MemTableSize:                128 << 20,
 		MemTableStopWritesThreshold: 4,
-		L0CompactionThreshold:       4,
-		L0StopWritesThreshold:       32,
+		L0CompactionThreshold:       8,
+		L0StopWritesThreshold:       48,
+		LBaseMaxBytes:               512 << 20,
 		Logger:                      pebbleLogger{log},
 	}
 	opts.CompactionConcurrencyRange = func() (int, int) { return 1, 2 }
+	opts.TargetFileSizes[0] = 16 << 20
 	for i := range opts.Levels {
 		// Writers look up every record id before writing it; most imported
 		// and harvested ids are new, and a bloom filter answers those

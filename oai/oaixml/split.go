@@ -98,6 +98,10 @@ type Splitter struct {
 	stack    []frame
 	started  bool // root element seen
 	declDone bool
+	// scope caches inScope for the current stack.
+	scope      map[string]string
+	scopeDepth int
+	scopeValid bool
 }
 
 type frame struct {
@@ -349,6 +353,7 @@ func (s *Splitter) Next() (*Chunk, error) {
 				return nil, s.syntax(lt, "end tag </%s> does not match <%s>", name, s.top())
 			}
 			s.stack = s.stack[:len(s.stack)-1]
+			s.scopeValid = false
 			s.pos = gt + 1
 			if chunkStart >= 0 && len(s.stack) == chunkDepth {
 				if skipping {
@@ -386,6 +391,7 @@ func (s *Splitter) Next() (*Chunk, error) {
 				ns = declarations(tag)
 			}
 			s.stack = append(s.stack, frame{name: name, ns: ns})
+			s.scopeValid = false
 		}
 		s.pos = gt + 1
 		if chunkStart >= 0 && !skipping && s.pos-chunkStart > s.opts.MaxChunkSize {
@@ -402,8 +408,13 @@ func (s *Splitter) top() string {
 	return s.stack[len(s.stack)-1].name
 }
 
-// inScope collects the namespace declarations of the open elements.
+// inScope collects the namespace declarations of the open elements. The
+// map is shared by every chunk cut at the same place in the tree (chunks
+// must not modify it), so a list of records costs one map, not one each.
 func (s *Splitter) inScope() map[string]string {
+	if s.scopeValid && s.scopeDepth == len(s.stack) {
+		return s.scope
+	}
 	var m map[string]string
 	for _, f := range s.stack {
 		for k, v := range f.ns {
@@ -413,6 +424,7 @@ func (s *Splitter) inScope() map[string]string {
 			m[k] = v
 		}
 	}
+	s.scope, s.scopeDepth, s.scopeValid = m, len(s.stack), true
 	return m
 }
 
