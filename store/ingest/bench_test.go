@@ -2,13 +2,13 @@ package ingest
 
 import (
 	"context"
-	"syscall"
-	"time"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/colligo/colligo/store/gen"
 )
