@@ -63,7 +63,7 @@ func BenchmarkImportOAIDC(b *testing.B) {
 	cpu0 := cpuTime()
 	for b.Loop() {
 		b.StopTimer()
-		st := openStore(&testing.T{}, b.TempDir())
+		st := openStore(b, b.TempDir())
 		b.StartTimer()
 		sum, err := File(context.Background(), st, file, Options{})
 		if err != nil {

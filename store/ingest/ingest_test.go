@@ -22,7 +22,7 @@ import (
 	"github.com/colligo/colligo/store/gen"
 )
 
-func openStore(t *testing.T, dir string) *store.Store {
+func openStore(t testing.TB, dir string) *store.Store {
 	t.Helper()
 	st, err := store.Open(store.Config{Dir: dir, RepositoryID: "node.example", CacheSize: 256 << 20, Derive: func(r *store.Record) (store.Derived, error) {
 		return store.Derived{Renditions: map[string][]byte{"oai_dc": crosswalk.OAIDC(r, "")}}, nil
@@ -33,7 +33,7 @@ func openStore(t *testing.T, dir string) *store.Store {
 	return st
 }
 
-func verifyClean(t *testing.T, st *store.Store) *store.VerifyReport {
+func verifyClean(t testing.TB, st *store.Store) *store.VerifyReport {
 	t.Helper()
 	rep, err := st.Verify(context.Background(), nil)
 	if err != nil {
