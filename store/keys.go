@@ -9,7 +9,8 @@ import (
 
 // Key space. Every key starts with one byte naming its table:
 //
-//	R<id>                    head (seq, datestamp, hash, flags) + record JSON
+//	R<id>                    head (seq, datestamp, hash, flags, origin, sets)
+//	V<seq:8>                 the record's JSON document at that version
 //	D<seq:8>                 entry: the OAI view of the record's current version
 //	S<set>\x00<seq:8>        set index (every set and all its ancestors)
 //	O<origin>\x00<seq:8>     origin index
@@ -20,13 +21,17 @@ import (
 //	M<name>                  node state (token key, checkpoints, ...)
 //
 // Datestamps are assigned with the seq under one lock and never decrease, so
-// seq order is datestamp order; D, S and O are keyed by seq alone and the
+// seq order is datestamp order; D, V, S and O are keyed by seq alone and the
 // small T table turns a from/until datestamp into a seq. Each write deletes
-// the previous version's D, S and O entries in the same batch, so those
-// tables hold exactly one entry per record.
+// the previous version's D, V, S and O entries in the same batch, so those
+// tables hold exactly one entry per record. The bulky values (documents,
+// renditions) are keyed by seq, so new ones always append at the end of
+// their table and compactions move them instead of rewriting them; only
+// the small heads are keyed by record id, in random order.
 const (
 	tableHead    = 'R'
 	tableEntry   = 'D'
+	tableDoc     = 'V'
 	tableSet     = 'S'
 	tableOrigin  = 'O'
 	tableChange  = 'C'
@@ -50,6 +55,7 @@ func seqKey(table byte, seq uint64) []byte {
 }
 
 func entryKey(seq uint64) []byte  { return seqKey(tableEntry, seq) }
+func docKey(seq uint64) []byte    { return seqKey(tableDoc, seq) }
 func changeKey(seq uint64) []byte { return seqKey(tableChange, seq) }
 
 func timeKey(unix int64) []byte { return seqKey(tableTime, uint64(unix)) }

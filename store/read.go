@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -51,21 +52,42 @@ func (s *Store) GetWithHead(ctx context.Context, id string) (*Record, Head, erro
 	if err := ctx.Err(); err != nil {
 		return nil, Head{}, err
 	}
-	v, closer, err := s.db.Get(headKey(id))
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, Head{}, fmt.Errorf("store.Get %q: %w", id, ErrNotFound)
-	}
+	snap := s.db.NewSnapshot()
+	defer snap.Close()
+	r, h, err := s.getFrom(snap, id)
 	if err != nil {
 		return nil, Head{}, fmt.Errorf("store.Get %q: %w", id, err)
+	}
+	return r, h, nil
+}
+
+// reader is a snapshot or the database.
+type reader interface {
+	Get(key []byte) ([]byte, io.Closer, error)
+}
+
+// getFrom reads a record's head and document from one consistent view.
+func (s *Store) getFrom(rd reader, id string) (*Record, Head, error) {
+	v, closer, err := rd.Get(headKey(id))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, Head{}, ErrNotFound
+	}
+	if err != nil {
+		return nil, Head{}, err
+	}
+	h, _, err := decodeHead(v)
+	closer.Close()
+	if err != nil {
+		return nil, Head{}, err
+	}
+	doc, closer, err := rd.Get(docKey(h.seq))
+	if err != nil {
+		return nil, Head{}, fmt.Errorf("document at seq %d: %w", h.seq, err)
 	}
 	defer closer.Close()
-	h, doc, err := docOf(v)
-	if err != nil {
-		return nil, Head{}, fmt.Errorf("store.Get %q: %w", id, err)
-	}
 	r := new(Record)
 	if err := json.Unmarshal(doc, r); err != nil {
-		return nil, Head{}, fmt.Errorf("store.Get %q: decode: %w", id, err)
+		return nil, Head{}, fmt.Errorf("decode: %w", err)
 	}
 	r.ID = id
 	r.Datestamp = time.Unix(h.datestamp, 0).UTC()
@@ -466,18 +488,11 @@ func (s *Store) ForEachRecord(ctx context.Context, fn func(r *Record, h Head) er
 			}
 		}
 		id := string(it.Key()[1:])
-		h, doc, err := docOf(it.Value())
+		r, h, err := s.getFrom(snap, id)
 		if err != nil {
 			return fmt.Errorf("store: record %q: %w", id, err)
 		}
-		r := new(Record)
-		if err := json.Unmarshal(doc, r); err != nil {
-			return fmt.Errorf("store: record %q: %w", id, err)
-		}
-		r.ID, r.Deleted = id, h.deleted
-		r.Datestamp = time.Unix(h.datestamp, 0).UTC()
-		r.OAIIdentifier = s.OAIIdentifier(id)
-		if err := fn(r, Head{ID: id, Seq: h.seq, Datestamp: r.Datestamp, Deleted: h.deleted, Hash: h.hash}); err != nil {
+		if err := fn(r, h); err != nil {
 			if errors.Is(err, ErrStop) {
 				return nil
 			}

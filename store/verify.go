@@ -101,9 +101,17 @@ func (s *Store) Verify(ctx context.Context, progress func(done int64)) (*VerifyR
 		if h.deleted {
 			rep.Deleted++
 		}
-		origin, sets, doc, err := decodeScopes(rest)
+		origin, sets, _, err := decodeScopes(rest)
 		if err != nil {
 			rep.problem("record %q: %v", id, err)
+			return nil
+		}
+		doc, ok, err := get(docKey(h.seq))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			rep.problem("record %q: no document at its seq %d", id, h.seq)
 			return nil
 		}
 		ev, ok, err := get(entryKey(h.seq))
@@ -184,6 +192,20 @@ func (s *Store) Verify(ctx context.Context, progress func(done int64)) (*VerifyR
 		counts[string(countKey("", seq>>blockShift))]++
 		for _, sc := range indexScopes(e.Sets, e.Origin) {
 			counts[string(countKey(sc, seq>>blockShift))]++
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store.Verify: %w", err)
+	}
+
+	// 2b. Documents belong to current versions.
+	err = iter(tableDoc, func(k, v []byte) error {
+		seq := binary.BigEndian.Uint64(k[1:])
+		if _, ok, err := get(entryKey(seq)); err != nil {
+			return err
+		} else if !ok {
+			rep.problem("document %d: orphan, no current version has that seq", seq)
 		}
 		return nil
 	})

@@ -393,14 +393,21 @@ type committer struct {
 
 	batch   *pebble.Batch
 	pending map[string]*pendingHead
-	counts  map[string]int64
+	// stored holds heads prefetched from the store (nil: no such record).
+	stored map[string]*pendingHead
+	counts map[string]int64
 }
 
 func (c *committer) run(reqs []*commitRequest) {
 	s := c.s
 	c.batch = s.db.NewBatch()
 	c.pending = make(map[string]*pendingHead)
+	c.stored = make(map[string]*pendingHead)
 	c.counts = make(map[string]int64)
+	if err := c.prefetch(reqs); err != nil {
+		c.failAll(reqs, fmt.Errorf("store.Commit: %w", err))
+		return
+	}
 	startSeq, startTS, startTKey := c.seq, c.ts, c.tKey
 	restore := func() { c.seq, c.ts, c.tKey = startSeq, startTS, startTKey }
 	now := s.cfg.Clock().UTC().Unix()
@@ -533,6 +540,9 @@ func (c *committer) current(id string) (*pendingHead, bool, error) {
 	if ph, ok := c.pending[id]; ok {
 		return ph, true, nil
 	}
+	if ph, ok := c.stored[id]; ok {
+		return ph, ph != nil, nil
+	}
 	v, closer, err := c.s.db.Get(headKey(id))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, false, nil
@@ -541,6 +551,51 @@ func (c *committer) current(id string) (*pendingHead, bool, error) {
 		return nil, false, fmt.Errorf("store: read %q: %w", id, err)
 	}
 	defer closer.Close()
+	return decodePendingHead(id, v)
+}
+
+// prefetch reads the stored heads of a group's records with one iterator,
+// seeking in key order. One iterator per group costs far less than a Get
+// per record, which sets up iterators over every overlapping table (bulk
+// writes make many); bloom filters answer for new ids either way.
+func (c *committer) prefetch(reqs []*commitRequest) error {
+	var keys []string
+	for _, req := range reqs {
+		for _, p := range req.items {
+			keys = append(keys, p.id)
+		}
+	}
+	if len(keys) < 16 {
+		return nil
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	it, err := c.s.db.NewIter(&pebble.IterOptions{LowerBound: headKey(keys[0]), UpperBound: prefixEnd(headKey(keys[len(keys)-1]))})
+	if err != nil {
+		return err
+	}
+	for _, id := range keys {
+		k := headKey(id)
+		if it.SeekPrefixGE(k) && string(it.Key()) == string(k) {
+			v, err := it.ValueAndErr()
+			if err != nil {
+				it.Close()
+				return err
+			}
+			ph, _, err := decodePendingHead(id, v)
+			if err != nil {
+				it.Close()
+				return err
+			}
+			c.stored[id] = ph
+		} else {
+			c.stored[id] = nil
+		}
+	}
+	return it.Close()
+}
+
+func decodePendingHead(id string, v []byte) (*pendingHead, bool, error) {
 	h, rest, err := decodeHead(v)
 	if err != nil {
 		return nil, false, fmt.Errorf("store: read %q: %w", id, err)
@@ -549,7 +604,9 @@ func (c *committer) current(id string) (*pendingHead, bool, error) {
 	if ph.origin, ph.sets, rest, err = decodeScopes(rest); err != nil {
 		return nil, false, fmt.Errorf("store: read %q: %w", id, err)
 	}
-	ph.doc = append([]byte(nil), rest...)
+	if len(rest) != 0 {
+		return nil, false, fmt.Errorf("store: read %q: %d stray bytes after the head", id, len(rest))
+	}
 	return ph, true, nil
 }
 
@@ -589,10 +646,13 @@ func (c *committer) write(p *Prepared) (PutResult, error) {
 		}
 		c.counts[string(countKey("", old.head.seq>>blockShift))]--
 	}
-	val := h.append(make([]byte, 0, headSize+len(doc)+64))
+	if exists {
+		_ = b.Delete(docKey(old.head.seq), nil)
+	}
+	val := h.append(make([]byte, 0, headSize+64))
 	val = appendScopes(val, origin, sets)
-	val = append(val, doc...)
 	_ = b.Set(headKey(p.id), val, nil)
+	_ = b.Set(docKey(seq), doc, nil)
 	_ = b.Set(entryKey(seq), appendEntry(nil, c.ts, p.id, p.deleted, origin, sets, renditions), nil)
 	_ = b.Set(changeKey(seq), []byte(p.id), nil)
 	for _, sc := range indexScopes(sets, origin) {
@@ -653,6 +713,14 @@ func (c *committer) dropStalePayloads(id string, keep []string) error {
 // tombstoneOf turns the stored version into a tombstone: same metadata,
 // sets and origin, deleted, with the deletion's provenance if it has any.
 func (c *committer) tombstoneOf(old *pendingHead, p *Prepared) (doc []byte, hash [16]byte, sets []string, origin string, err error) {
+	if old.doc == nil {
+		v, closer, err := c.s.db.Get(docKey(old.head.seq))
+		if err != nil {
+			return nil, hash, nil, "", fmt.Errorf("store: tombstone %q: document at seq %d: %w", p.id, old.head.seq, err)
+		}
+		old.doc = append([]byte(nil), v...)
+		closer.Close()
+	}
 	var r Record
 	if err = json.Unmarshal(old.doc, &r); err != nil {
 		return nil, hash, nil, "", fmt.Errorf("store: tombstone %q: %w", p.id, err)
@@ -706,14 +774,4 @@ func decodeScopes(b []byte) (origin string, sets []string, rest []byte, err erro
 		sets = append(sets, string(s))
 	}
 	return string(o), sets, rest, nil
-}
-
-// docOf returns the JSON document part of an R value.
-func docOf(v []byte) (head, []byte, error) {
-	h, rest, err := decodeHead(v)
-	if err != nil {
-		return h, nil, err
-	}
-	_, _, rest, err = decodeScopes(rest)
-	return h, rest, err
 }
