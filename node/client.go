@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/colligo/colligo/ld/vocab"
 	"github.com/colligo/colligo/node/problem"
 	"github.com/colligo/colligo/store"
 	"github.com/colligo/colligo/store/ingest"
@@ -32,6 +33,8 @@ type Client struct {
 type Local struct {
 	Store  *store.Store
 	Client *Client
+	// Vocab is the store's vocabulary registry (with Store).
+	Vocab *vocab.Registry
 }
 
 // Close closes the store, if the CLI opened it.
@@ -46,14 +49,19 @@ func (l *Local) Close() error {
 // running node holds it (Pebble allows one process), it returns a Client of
 // that node, found through the node file.
 func OpenLocal(cfg Config) (*Local, error) {
+	reg := vocab.NewRegistry(cfg.Vocab.Mappings)
 	st, err := store.Open(store.Config{
 		Dir:          cfg.DataDir,
 		RepositoryID: cfg.RepositoryID,
-		Derive:       newDeriver(cfg),
+		Derive:       newDeriver(cfg, reg),
 		CacheSize:    int64(cfg.CacheSizeMiB) << 20,
 	})
 	if err == nil {
-		return &Local{Store: st}, nil
+		if _, err := vocab.Open(context.Background(), st, reg); err != nil {
+			st.Close()
+			return nil, err
+		}
+		return &Local{Store: st, Vocab: reg}, nil
 	}
 	if !errors.Is(err, store.ErrLocked) {
 		return nil, err

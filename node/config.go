@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/colligo/colligo/ld/vocab"
 )
 
 // Secret is a string that never reaches a log or a config dump.
@@ -68,6 +70,9 @@ type Config struct {
 	MaxRecordBytes int64 `toml:"max_record_bytes"`
 	// ShutdownTimeout bounds the graceful shutdown. Default 10s.
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+
+	// Vocab configures the shared vocabulary layer.
+	Vocab vocab.Config `toml:"vocab"`
 }
 
 // Duration is a time.Duration written as "10s" in the config file.
@@ -98,6 +103,7 @@ func DefaultConfig() Config {
 		CacheSizeMiB:    256,
 		MaxRecordBytes:  4 << 20,
 		ShutdownTimeout: Duration{10 * time.Second},
+		Vocab:           vocab.DefaultConfig(),
 	}
 }
 
@@ -225,6 +231,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout.Duration <= 0 {
 		return &ConfigError{"shutdown_timeout", c.ShutdownTimeout.String(), "must be positive"}
+	}
+	if err := c.Vocab.Validate(); err != nil {
+		return err
 	}
 	return nil
 }

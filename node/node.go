@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/colligo/colligo/ld/vocab"
 	"github.com/colligo/colligo/oai/crosswalk"
 	"github.com/colligo/colligo/store"
 )
@@ -54,11 +55,18 @@ type Node struct {
 	serve  chan error
 	ready  bool
 
+	vocab    *vocab.Registry
+	vocabSvc *vocab.Service
+	remap    remapper
+
 	mu        sync.Mutex
 	closed    bool
 	closeErr  error
 	closeOnce sync.Once
 	jobs      sync.WaitGroup
+	// stop ends background jobs (re-mapping) at Close.
+	stop       context.Context
+	cancelJobs context.CancelFunc
 }
 
 // Option is a test seam for New.
@@ -94,6 +102,8 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, log: o.logger.With("component", "node"), reg: prometheus.NewRegistry()}
+	n.stop, n.cancelJobs = context.WithCancel(context.Background())
+	n.vocab = vocab.NewRegistry(cfg.Vocab.Mappings)
 	if n.cfg.AdminToken == "" {
 		var b [24]byte
 		if _, err := rand.Read(b[:]); err != nil {
@@ -113,22 +123,30 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 		return nil, err
 	}
 	n.store = st
+	n.router = n.routes()
+	if err := n.openVocab(); err != nil {
+		st.Close()
+		return nil, err
+	}
 	n.ln = o.listener
 	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	n.reg.MustRegister(storeCollector{st})
-	n.router = n.routes()
 	return n, nil
 }
 
-// derive makes what readers serve without decoding a record: its oai_dc
-// rendition, and its automatic set memberships. The CLI, writing to a
-// stopped data directory, must derive exactly as the node does: both use
-// newDeriver.
-func (n *Node) derive(r *store.Record) (store.Derived, error) { return newDeriver(n.cfg)(r) }
+// derive makes what readers serve without decoding a record. The CLI,
+// writing to a stopped data directory, must derive exactly as the node
+// does: both use newDeriver.
+func (n *Node) derive(r *store.Record) (store.Derived, error) { return newDeriver(n.cfg, n.vocab)(r) }
 
-// newDeriver returns the store's Derive function for a configuration.
-func newDeriver(cfg Config) func(r *store.Record) (store.Derived, error) {
+// newDeriver returns the store's Derive function for a configuration: map
+// values onto the vocabularies' concepts, then render the record's oai_dc
+// and compute its automatic set memberships.
+func newDeriver(cfg Config, reg *vocab.Registry) func(r *store.Record) (store.Derived, error) {
 	return func(r *store.Record) (store.Derived, error) {
+		if reg != nil {
+			reg.Map(r)
+		}
 		d := store.Derived{Renditions: map[string][]byte{
 			"oai_dc": crosswalk.OAIDC(r, cfg.BaseURL+"/records/"+r.ID),
 		}}
@@ -229,6 +247,7 @@ func (n *Node) Close() error {
 			cancel()
 			os.Remove(filepath.Join(n.cfg.DataDir, NodeFile))
 		}
+		n.cancelJobs()
 		n.jobs.Wait()
 		if err := n.store.Close(); err != nil && first == nil {
 			first = fmt.Errorf("node: close store: %w", err)

@@ -44,6 +44,8 @@ type opts struct {
 	seed        uint64
 	deleted     bool
 	output      string
+	vocabID     string
+	vocabField  string
 }
 
 // env is what a command runs with.
