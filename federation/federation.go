@@ -484,9 +484,15 @@ func (f *Federation) send(e event) {
 
 type eventDelegate struct{ f *Federation }
 
-func (d eventDelegate) NotifyJoin(n *memberlist.Node)   { d.f.send(event{kind: evJoin, node: copyNode(n)}) }
-func (d eventDelegate) NotifyLeave(n *memberlist.Node)  { d.f.send(event{kind: evLeave, node: copyNode(n)}) }
-func (d eventDelegate) NotifyUpdate(n *memberlist.Node) { d.f.send(event{kind: evUpdate, node: copyNode(n)}) }
+func (d eventDelegate) NotifyJoin(n *memberlist.Node) {
+	d.f.send(event{kind: evJoin, node: copyNode(n)})
+}
+func (d eventDelegate) NotifyLeave(n *memberlist.Node) {
+	d.f.send(event{kind: evLeave, node: copyNode(n)})
+}
+func (d eventDelegate) NotifyUpdate(n *memberlist.Node) {
+	d.f.send(event{kind: evUpdate, node: copyNode(n)})
+}
 
 func copyNode(n *memberlist.Node) *memberlist.Node {
 	c := *n

@@ -16,7 +16,9 @@ type testLocal struct {
 	changed chan struct{}
 }
 
-func newLocal(id string) *testLocal { return &testLocal{st: State{ID: id}, changed: make(chan struct{})} }
+func newLocal(id string) *testLocal {
+	return &testLocal{st: State{ID: id}, changed: make(chan struct{})}
+}
 
 func (l *testLocal) State() State {
 	l.mu.Lock()
