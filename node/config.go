@@ -14,6 +14,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/colligo/colligo/federation"
 	"github.com/colligo/colligo/ld/vocab"
 )
 
@@ -73,6 +74,9 @@ type Config struct {
 
 	// Vocab configures the shared vocabulary layer.
 	Vocab vocab.Config `toml:"vocab"`
+	// Federation configures gossip with peer nodes; without a gossip
+	// address the node runs alone.
+	Federation federation.Config `toml:"federation"`
 }
 
 // Duration is a time.Duration written as "10s" in the config file.
@@ -104,6 +108,7 @@ func DefaultConfig() Config {
 		MaxRecordBytes:  4 << 20,
 		ShutdownTimeout: Duration{10 * time.Second},
 		Vocab:           vocab.DefaultConfig(),
+		Federation:      federation.DefaultConfig(),
 	}
 }
 
@@ -151,6 +156,22 @@ var EnvVars = []struct {
 	{"COLLIGO_ADMIN_TOKEN", "admin token", func(c *Config, v string) { c.AdminToken = Secret(v) }},
 	{"COLLIGO_ADMIN_TOKEN_FILE", "admin_token_file", func(c *Config, v string) { c.AdminTokenFile = v }},
 	{"COLLIGO_LOG_LEVEL", "log_level", func(c *Config, v string) { c.LogLevel = v }},
+	{"COLLIGO_GOSSIP", "federation.gossip", func(c *Config, v string) { c.Federation.Gossip = v }},
+	{"COLLIGO_GOSSIP_ADVERTISE", "federation.gossip_advertise", func(c *Config, v string) { c.Federation.Advertise = v }},
+	{"COLLIGO_JOIN", "federation.seeds", func(c *Config, v string) { c.Federation.Seeds = SplitList(v) }},
+	{"COLLIGO_CLUSTER_LABEL", "federation.cluster_label", func(c *Config, v string) { c.Federation.ClusterLabel = v }},
+	{"COLLIGO_GOSSIP_KEY", "gossip key", func(c *Config, v string) { c.Federation.Key = federation.Key(v) }},
+}
+
+// SplitList splits a comma-separated list, dropping empty items.
+func SplitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // LoadEnv applies COLLIGO_* environment variables over c.
@@ -233,6 +254,9 @@ func (c *Config) Validate() error {
 		return &ConfigError{"shutdown_timeout", c.ShutdownTimeout.String(), "must be positive"}
 	}
 	if err := c.Vocab.Validate(); err != nil {
+		return err
+	}
+	if err := c.Federation.Validate(); err != nil {
 		return err
 	}
 	return nil

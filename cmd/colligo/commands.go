@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/colligo/colligo/federation"
 	"github.com/colligo/colligo/node"
 	"github.com/colligo/colligo/store"
 	"github.com/colligo/colligo/store/gen"
@@ -27,6 +28,14 @@ func commandList() []*command {
 		&command{name: "backup", summary: "write a consistent copy of the store to DIR (online)", args: "DIR", run: backupCmd},
 		&command{name: "restore", summary: "bring a backup back into an empty data directory", args: "DIR", run: restoreCmd},
 		vocabCommand(),
+		&command{name: "keygen", summary: "print a new gossip encryption key (base64 AES-256)", run: func(ctx context.Context, e *env) error {
+			k, err := federation.Keygen()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(e.stdout, k)
+			return nil
+		}},
 		&command{name: "gen", summary: "write generated records (benchmarks, demos)", args: "", flags: genFlags, run: genCmd},
 		&command{name: "version", summary: "print the version", run: func(ctx context.Context, e *env) error {
 			fmt.Fprintln(e.stdout, "colligo", version())
@@ -42,6 +51,11 @@ func serveFlags(fs *flag.FlagSet, o *opts) {
 	fs.String("repository-id", "", "OAI repositoryIdentifier (a domain name); env COLLIGO_REPOSITORY_ID")
 	fs.String("admin-email", "", "OAI adminEmail; env COLLIGO_ADMIN_EMAIL")
 	fs.String("node-id", "", "node id in the federation; env COLLIGO_NODE_ID (default: repository id)")
+	fs.String("gossip", "", "gossip bind address host:port (federation); env COLLIGO_GOSSIP; without it the node runs alone")
+	fs.String("gossip-advertise", "", "gossip address peers reach this node at, IP:port (required when binding 0.0.0.0); env COLLIGO_GOSSIP_ADVERTISE")
+	fs.String("join", "", "gossip addresses of peers to join, host:port,...; env COLLIGO_JOIN (config: seeds)")
+	fs.String("cluster-label", "", "consortium label: nodes with another label never merge; env COLLIGO_CLUSTER_LABEL (default colligo)")
+	fs.String("gossip-key", "", "gossip encryption key from colligo keygen; prefer env COLLIGO_GOSSIP_KEY or keyring_file")
 	fs.BoolVar(&o.demo, "demo", false, "load the bundled demo collection (into its own data directory unless --data is given)")
 	fs.IntVar(&o.demoSet, "demo-collection", 0, "which demo collection: 0, 1 or 2 (three institutions)")
 }

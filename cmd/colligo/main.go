@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/colligo/colligo/federation"
 	"github.com/colligo/colligo/node"
 )
 
@@ -169,14 +170,21 @@ func newFlagSet(c *command, stderr io.Writer) (*flag.FlagSet, *opts) {
 
 // configFlags are the flags that set config fields, with the setter.
 var configFlags = map[string]func(c *node.Config, v string){
-	"data":            func(c *node.Config, v string) { c.DataDir = v },
-	"log-level":       func(c *node.Config, v string) { c.LogLevel = v },
-	"http":            func(c *node.Config, v string) { c.HTTPAddr = v },
-	"base-url":        func(c *node.Config, v string) { c.BaseURL = v },
-	"repository-name": func(c *node.Config, v string) { c.RepositoryName = v },
-	"repository-id":   func(c *node.Config, v string) { c.RepositoryID = v },
-	"admin-email":     func(c *node.Config, v string) { c.AdminEmail = v },
-	"node-id":         func(c *node.Config, v string) { c.NodeID = v },
+	"data":             func(c *node.Config, v string) { c.DataDir = v },
+	"log-level":        func(c *node.Config, v string) { c.LogLevel = v },
+	"http":             func(c *node.Config, v string) { c.HTTPAddr = v },
+	"base-url":         func(c *node.Config, v string) { c.BaseURL = v },
+	"repository-name":  func(c *node.Config, v string) { c.RepositoryName = v },
+	"repository-id":    func(c *node.Config, v string) { c.RepositoryID = v },
+	"admin-email":      func(c *node.Config, v string) { c.AdminEmail = v },
+	"node-id":          func(c *node.Config, v string) { c.NodeID = v },
+	"gossip":           func(c *node.Config, v string) { c.Federation.Gossip = v },
+	"gossip-advertise": func(c *node.Config, v string) { c.Federation.Advertise = v },
+	"join":             func(c *node.Config, v string) { c.Federation.Seeds = node.SplitList(v) },
+	"cluster-label":    func(c *node.Config, v string) { c.Federation.ClusterLabel = v },
+	// The issue names the flag; COLLIGO_GOSSIP_KEY or a keyring file keep
+	// the key out of the process list and shell history.
+	"gossip-key": func(c *node.Config, v string) { c.Federation.Key = federation.Key(v) },
 }
 
 func isSet(fs *flag.FlagSet, name string) bool {
