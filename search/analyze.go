@@ -197,10 +197,14 @@ func (t *tokenizer) stem(b []byte, ascii bool) []byte {
 	return append(b[:0], s...)
 }
 
+var tokenizers = sync.Pool{New: func() any { return newTokenizer() }}
+
 // Terms returns the analysed terms of text, as the index holds them.
 func Terms(text string) []string {
 	var out []string
-	newTokenizer().each(text, func(term []byte) { out = append(out, string(term)) })
+	tk := tokenizers.Get().(*tokenizer)
+	tk.each(text, func(term []byte) { out = append(out, string(term)) })
+	tokenizers.Put(tk)
 	return out
 }
 

@@ -46,6 +46,7 @@ type document struct {
 	date      int32
 	cluster   uint64
 	flags     uint8
+	turn      uint64 // the batch's number (see turns)
 	facets    [numFacets][]string
 	facetOrds [numFacets][]uint32
 }

@@ -130,11 +130,10 @@ type evaluator struct {
 	exp   Expander
 	segs  []*segEval
 	terms []scoreTerm
-	tk    *tokenizer
 }
 
 func newEvaluator(ctx context.Context, v *view, exp Expander) *evaluator {
-	e := &evaluator{ctx: ctx, v: v, exp: exp, tk: newTokenizer()}
+	e := &evaluator{ctx: ctx, v: v, exp: exp}
 	for _, vs := range v.segs {
 		e.segs = append(e.segs, &segEval{vs: vs, dicts: map[string]segment.Dictionary{}})
 	}
@@ -248,7 +247,7 @@ func (e *evaluator) matchWord(s *segEval, w *wordNode) (*roaring.Bitmap, error) 
 	switch {
 	case w.field == "":
 		out := roaring.New()
-		terms := Terms(w.text)
+		terms := w.terms
 		for _, f := range defaultFields {
 			b, err := e.matchTerms(s, f, terms, w.phrase || len(terms) > 1)
 			if err != nil {
@@ -270,7 +269,7 @@ func (e *evaluator) matchWord(s *segEval, w *wordNode) (*roaring.Bitmap, error) 
 	case w.field == fieldSubject && isURI(w.text):
 		return e.keyword(s, fieldSubjectURI, w.text)
 	case isTextField(w.field):
-		terms := Terms(w.text)
+		terms := w.terms
 		b, err := e.matchTerms(s, w.field, terms, w.phrase || len(terms) > 1)
 		if err != nil {
 			return nil, err
@@ -286,7 +285,10 @@ func (e *evaluator) matchWord(s *segEval, w *wordNode) (*roaring.Bitmap, error) 
 		if isURI(w.text) {
 			return e.keyword(s, fieldTypeURI, w.text)
 		}
-		b, err := e.keyword(s, fieldType, keywordOf(e.tk, w.text))
+		tk := tokenizers.Get().(*tokenizer)
+		kw := keywordOf(tk, w.text)
+		tokenizers.Put(tk)
+		b, err := e.keyword(s, fieldType, kw)
 		if err != nil {
 			return nil, err
 		}
@@ -464,7 +466,7 @@ func collectTerms(n node, neg bool, out *[]scoreTerm, words *[]string) {
 		if x.field != "" {
 			fields = []string{x.field}
 		}
-		for _, t := range Terms(x.text) {
+		for _, t := range x.terms {
 			*words = append(*words, t)
 			for _, f := range fields {
 				st := scoreTerm{field: f, term: t, weight: fieldWeights[f]}
@@ -604,6 +606,69 @@ func (e *evaluator) release() {
 		sc := s.score
 		s.score = nil
 		scorePool.Put(&sc)
+	}
+}
+
+// runSegments evaluates the query on every segment, applies the filters,
+// counts the facets into fc and, when scoring, scores the hits: segments
+// are split between two goroutines, one per core of the machines we aim
+// at, each counting into its own copy of fc.
+func (e *evaluator) runSegments(root node, fc *facetCounter, scoring bool) error {
+	const workers = 2
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	fcs := make([]*facetCounter, workers)
+	for w := 0; w < workers; w++ {
+		fcs[w] = fc.clone()
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(e.segs); i += workers {
+				s := e.segs[i]
+				m, err := e.match(s, root)
+				if err == nil {
+					s.match = m
+					fcs[w].run(s)
+					if scoring {
+						err = e.score(s)
+					}
+				}
+				if err == nil {
+					err = e.ctx.Err()
+				}
+				if err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	for w := 0; w < workers; w++ {
+		if errs[w] != nil {
+			return errs[w]
+		}
+		fc.add(fcs[w])
+	}
+	return nil
+}
+
+// clone returns a counter with the same wants and filters and zero counts.
+func (fc *facetCounter) clone() *facetCounter {
+	c := &facetCounter{want: fc.want, filters: fc.filters}
+	for f := range fc.counts {
+		if fc.counts[f] != nil {
+			c.counts[f] = make([]uint32, len(fc.counts[f]))
+		}
+	}
+	return c
+}
+
+func (fc *facetCounter) add(o *facetCounter) {
+	for f := range fc.counts {
+		for i, c := range o.counts[f] {
+			fc.counts[f][i] += c
+		}
 	}
 }
 

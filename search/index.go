@@ -1,11 +1,13 @@
 package search
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/RoaringBitmap/roaring"
 	"github.com/blugelabs/bluge/index"
@@ -28,7 +30,75 @@ type shard struct {
 	cur    *view
 	closed bool
 
-	batches atomic.Uint64
+	batches  atomic.Uint64
+	turns    *turns
+	indexing sync.Mutex
+}
+
+// turns orders concurrent batches: the indexer writes two batches at once
+// so that two segments are built on two cores, but Bluge must introduce
+// them in change order (a later batch's version of a record replaces an
+// earlier one's, and the checkpoint must never pass a batch not yet
+// written). Each batch gets a number; the segment plugin's New, having
+// built the segment, waits until every earlier batch is done before
+// letting Bluge introduce it.
+type turns struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	next   uint64 // the batch whose turn it is
+	issued uint64
+	err    error
+}
+
+func newTurns() *turns {
+	t := &turns{next: 1}
+	t.cond = sync.NewCond(&t.mu)
+	return t
+}
+
+// take returns the number of the next batch.
+func (t *turns) take() uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.issued++
+	return t.issued
+}
+
+// wait blocks until it is batch n's turn (n 0 never waits).
+func (t *turns) wait(n uint64) error {
+	if n == 0 {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for t.next != n && t.err == nil {
+		t.cond.Wait()
+	}
+	return t.err
+}
+
+// reset settles every turn issued, once no batch is in flight.
+func (t *turns) reset() {
+	t.mu.Lock()
+	t.next, t.err = t.issued+1, nil
+	t.cond.Broadcast()
+	t.mu.Unlock()
+}
+
+// done ends batch n's turn; an error fails every later batch.
+func (t *turns) done(n uint64, err error) {
+	if n == 0 {
+		return
+	}
+	t.mu.Lock()
+	if err != nil && t.err == nil {
+		t.err = err
+	}
+	if t.next == n {
+		t.next++
+	}
+	t.cond.Broadcast()
+	t.mu.Unlock()
 }
 
 // shardOptions tune the Bluge writer.
@@ -53,10 +123,11 @@ func (d syncedDirectory) Persist(kind string, id uint64, w index.WriterTo, close
 
 func openShard(dir string, opt shardOptions, log *slog.Logger) (*shard, error) {
 	ds := newDicts()
+	tn := newTurns()
 	cfg := index.DefaultConfigWithDirectory(func() index.Directory {
 		return syncedDirectory{index.NewFileSystemDirectory(dir)}
 	})
-	cfg = cfg.WithSegmentPlugin(plugin(ds)).WithSegmentType(segmentType).WithSegmentVersion(segmentVersion)
+	cfg = cfg.WithSegmentPlugin(plugin(ds, tn)).WithSegmentType(segmentType).WithSegmentVersion(segmentVersion)
 	// The norm is the field length; our scorer computes BM25 from it.
 	cfg.NormCalc = func(_ string, n int) float32 { return float32(n) }
 	mp := mergeplan.DefaultMergePlanOptions
@@ -71,7 +142,7 @@ func openShard(dir string, opt shardOptions, log *slog.Logger) (*shard, error) {
 	if err != nil {
 		return nil, fmt.Errorf("search: open index %s: %w", dir, err)
 	}
-	s := &shard{dir: dir, w: w, ds: ds, log: log}
+	s := &shard{dir: dir, w: w, ds: ds, log: log, turns: tn}
 	if err := s.refresh(); err != nil {
 		w.Close()
 		return nil, err
@@ -87,17 +158,25 @@ func (t idTerm) Term() []byte  { return []byte(t) }
 
 // apply writes one batch atomically: the documents (replacing earlier
 // versions), the deletions, and the checkpoint. It returns when the batch
-// is durable, then makes it visible to searches.
-func (s *shard) apply(docs []*document, deletes []string, checkpoint uint64) error {
+// is durable, then makes it visible to searches. turn is the batch's
+// number from s.turns.take (batches are introduced in that order
+// whatever order apply is called in), or 0 when batches are not
+// concurrent.
+func (s *shard) apply(turn uint64, docs []*document, deletes []string, checkpoint uint64) error {
 	b := index.NewBatch()
 	for _, d := range docs {
+		d.turn = turn
 		b.Update(idTerm(d.id), d)
 	}
 	for _, id := range deletes {
 		b.Delete(idTerm(id))
 	}
-	b.Update(idTerm(metaDocID), checkpointDoc(checkpoint))
-	if err := s.w.Batch(b); err != nil {
+	cp := checkpointDoc(checkpoint)
+	cp.turn = turn
+	b.Update(idTerm(metaDocID), cp)
+	err := s.w.Batch(b)
+	s.turns.done(turn, err)
+	if err != nil {
 		return fmt.Errorf("search: write batch to %s: %w", s.dir, err)
 	}
 	s.batches.Add(1)
@@ -231,4 +310,28 @@ func (v *view) release() {
 	if v.refs.Add(-1) == 0 {
 		v.snap.Close()
 	}
+}
+
+// settle waits until Bluge's merger has nothing left to do (no merge ran
+// for a while), then refreshes the view. Benchmarks use it to measure
+// queries on a merged index rather than on one still merging.
+func (s *shard) settle(ctx context.Context) error {
+	quiet := 0
+	var lastDone uint64
+	for quiet < 5 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+		st := s.w.Stats()
+		idle := st.TotFileMergeLoopBeg == st.TotFileMergeLoopEnd+1 && st.TotFileMergeZapBeg == st.TotFileMergeZapEnd
+		if idle && st.TotFileMergePlanTasksDone == lastDone {
+			quiet++
+		} else {
+			quiet = 0
+		}
+		lastDone = st.TotFileMergePlanTasksDone
+	}
+	return s.refresh()
 }

@@ -16,6 +16,8 @@ type batch struct {
 	deletes    []string
 	checkpoint uint64 // the last change seq it covers
 	changes    int
+	turn       uint64 // its number in sh.turns
+	sh         *shard
 }
 
 // index applies the changes in (after, until] to the shard that lock
@@ -35,6 +37,11 @@ func (s *Service) index(ctx context.Context, lock func() (*shard, func(), error)
 	}
 	ds := sh.ds
 	unlock()
+	// One indexing job per shard at a time; the turns it issued are
+	// settled when it ends, even the batches it dropped.
+	sh.indexing.Lock()
+	defer sh.indexing.Unlock()
+	defer sh.turns.reset()
 
 	builders := make([]*builder, s.cfg.Workers)
 	for i := range builders {
@@ -63,6 +70,7 @@ func (s *Service) index(ctx context.Context, lock func() (*shard, func(), error)
 				return
 			}
 			pos = b.checkpoint
+			b.sh, b.turn = sh, sh.turns.take()
 			select {
 			case batches <- b:
 			case <-ctx.Done():
@@ -73,33 +81,57 @@ func (s *Service) index(ctx context.Context, lock func() (*shard, func(), error)
 		prodErr <- nil
 	}()
 
+	// Two writers: while one batch's segment is being built, the next
+	// one's is too, on the other core; turns keep them in order.
 	start := time.Now()
-	var written int64
-	var last time.Time
-	for b := range batches {
-		sh, unlock, err := lock()
-		if err != nil {
-			cancel()
-			for range batches {
+	var (
+		mu       sync.Mutex
+		written  int64
+		last     time.Time
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	for w := 0; w < 2; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range batches {
+				mu.Lock()
+				failed := firstErr != nil
+				mu.Unlock()
+				if failed {
+					continue
+				}
+				sh, unlock, err := lock()
+				if err == nil {
+					err = sh.apply(b.turn, b.docs, b.deletes, b.checkpoint)
+					unlock()
+				} else if b.turn != 0 && b.sh != nil {
+					b.sh.turns.done(b.turn, err)
+				}
+				mu.Lock()
+				if err != nil {
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					cancel()
+					continue
+				}
+				written += int64(len(b.docs) + len(b.deletes))
+				if progress != nil && (time.Since(last) >= time.Second || b.checkpoint >= until) {
+					last = time.Now()
+					el := time.Since(start).Seconds()
+					progress(Progress{Seq: b.checkpoint, Last: until, Records: written, Rate: float64(written) / max(el, 1e-9), Elapsed: el})
+				}
+				mu.Unlock()
 			}
-			<-prodErr
-			return written, err
-		}
-		err = sh.apply(b.docs, b.deletes, b.checkpoint)
-		unlock()
-		if err != nil {
-			cancel()
-			for range batches {
-			}
-			<-prodErr
-			return written, err
-		}
-		written += int64(len(b.docs) + len(b.deletes))
-		if progress != nil && (time.Since(last) >= time.Second || b.checkpoint >= until) {
-			last = time.Now()
-			el := time.Since(start).Seconds()
-			progress(Progress{Seq: b.checkpoint, Last: until, Records: written, Rate: float64(written) / max(el, 1e-9), Elapsed: el})
-		}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		<-prodErr
+		return written, firstErr
 	}
 	if err := <-prodErr; err != nil {
 		return written, err

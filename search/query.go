@@ -70,6 +70,7 @@ type wordNode struct {
 	field  string
 	text   string
 	phrase bool
+	terms  []string // Terms(text), for text fields
 }
 
 func (n *wordNode) String() string {
@@ -516,7 +517,11 @@ func (p *parser) word(field string, t token, phrase bool) node {
 		p.errAt(t.pos, fmt.Sprintf("%q has no letters or digits to search for", text))
 		return nil
 	}
-	return &wordNode{field: field, text: text, phrase: phrase}
+	n := &wordNode{field: field, text: text, phrase: phrase}
+	if isTextField(field) {
+		n.terms = Terms(text)
+	}
+	return n
 }
 
 // year parses a year or a year range: 2015, 2010..2020, 2010.., ..2020.

@@ -109,30 +109,22 @@ func (s *Service) Search(ctx context.Context, req Request) (*Result, error) {
 		}
 	}
 
-	var total int64
-	for _, seg := range e.segs {
-		if seg.match, err = e.match(seg, q.root); err != nil {
-			return nil, err
-		}
-		fc.run(seg)
-		total += int64(seg.hits.GetCardinality())
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-	}
 	var words []string
 	if q.root != nil {
 		collectTerms(q.root, false, &e.terms, &words)
 	}
-	if sortBy == SortRelevance && len(e.terms) > 0 {
+	scoring := sortBy == SortRelevance && len(e.terms) > 0
+	if scoring {
 		if err := e.stats(); err != nil {
 			return nil, err
 		}
-		for _, seg := range e.segs {
-			if err := e.score(seg); err != nil {
-				return nil, err
-			}
-		}
+	}
+	if err := e.runSegments(q.root, fc, scoring); err != nil {
+		return nil, err
+	}
+	var total int64
+	for _, seg := range e.segs {
+		total += int64(seg.hits.GetCardinality())
 	}
 
 	res := &Result{Total: total, TotalCounts: "records", Hits: []Hit{}, Facets: map[string][]FacetValue{}, Query: q.String(), Sort: sortBy}

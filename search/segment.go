@@ -94,7 +94,7 @@ func columnsOf(seg segment.Segment) (*columns, error) {
 
 // plugin returns the segment plugin of an index whose facet values intern
 // into ds.
-func plugin(ds *dicts) *index.SegmentPlugin {
+func plugin(ds *dicts, tn *turns) *index.SegmentPlugin {
 	return &index.SegmentPlugin{
 		Type:    segmentType,
 		Version: segmentVersion,
@@ -111,7 +111,13 @@ func plugin(ds *dicts) *index.SegmentPlugin {
 			if err != nil {
 				return nil, 0, err
 			}
-			return &colSegment{Segment: seg, cols: b.finish(), ds: ds}, n, nil
+			cs := &colSegment{Segment: seg, cols: b.finish(), ds: ds}
+			if len(docs) > 0 {
+				if err := tn.wait(docs[0].(*document).turn); err != nil {
+					return nil, 0, fmt.Errorf("search: an earlier batch failed: %w", err)
+				}
+			}
+			return cs, n, nil
 		},
 		Load: func(data *segment.Data) (segment.Segment, error) {
 			size := data.Len()

@@ -48,9 +48,10 @@ type Service struct {
 	opt Options
 	log *slog.Logger
 
-	// wmu serialises writes to the index (indexer batches, the swap at
-	// the end of a reindex).
-	wmu sync.Mutex
+	// wmu guards the current generation against a swap while batches are
+	// written to it: batches hold it for reading, a swap (end of a
+	// reindex, Close) for writing.
+	wmu sync.RWMutex
 	mu  sync.RWMutex
 	cur *shard
 	gen int
@@ -342,17 +343,17 @@ func (s *Service) follow(ctx context.Context, progress func(Progress)) (int64, e
 	}
 	until := s.st.LastSeq()
 	return s.index(ctx, func() (*shard, func(), error) {
-		s.wmu.Lock()
+		s.wmu.RLock()
 		cur, err := s.shard()
 		if err != nil {
-			s.wmu.Unlock()
+			s.wmu.RUnlock()
 			return nil, nil, err
 		}
 		if cur != sh {
-			s.wmu.Unlock()
+			s.wmu.RUnlock()
 			return nil, nil, errSwapped
 		}
-		return sh, s.wmu.Unlock, nil
+		return sh, s.wmu.RUnlock, nil
 	}, sh.checkpoint(), until, progress)
 }
 
