@@ -37,6 +37,10 @@ type Options struct {
 	RecordURL func(id string) string
 	// Expander widens query words to concepts (issue 9); nil for none.
 	Expander Expander
+	// BaseURL is the node's public URL (feeds and the OpenSearch
+	// description give absolute links); SiteName names it.
+	BaseURL  string
+	SiteName string
 }
 
 // Service is the search index of a node: it follows the store's change
@@ -83,6 +87,9 @@ func Open(cfg Config, st Store, opt Options) (*Service, error) {
 	log := opt.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if opt.SiteName == "" {
+		opt.SiteName = "Colligo"
 	}
 	if opt.RecordURL == nil {
 		opt.RecordURL = func(id string) string { return "/records/" + id }

@@ -44,6 +44,7 @@ type opts struct {
 	seed        uint64
 	deleted     bool
 	output      string
+	search      searchOpts
 }
 
 // env is what a command runs with.
