@@ -179,10 +179,13 @@ func (c *columns) size() int {
 	return s
 }
 
-// colBuilder accumulates columns document by document.
+// colBuilder accumulates columns document by document, facets in flat
+// arrays (no slice per document: merges build millions of rows).
 type colBuilder struct {
 	c     columns
-	multi [numFacets][][]uint32
+	offs  [numFacets][]uint32
+	vals  [numFacets][]uint32
+	multi [numFacets]bool
 }
 
 func (b *colBuilder) add(id string, seq uint64, date int32, cluster uint64, flags uint8, facets *[numFacets][]uint32) {
@@ -196,12 +199,17 @@ func (b *colBuilder) add(id string, seq uint64, date int32, cluster uint64, flag
 	c.date = append(c.date, date)
 	c.cluster = append(c.cluster, cluster)
 	c.flags = append(c.flags, flags)
-	for f := range b.multi {
-		var v []uint32
-		if facets != nil {
-			v = facets[f]
+	for f := range b.offs {
+		if b.offs[f] == nil {
+			b.offs[f] = []uint32{0}
 		}
-		b.multi[f] = append(b.multi[f], v)
+		if facets != nil {
+			b.vals[f] = append(b.vals[f], facets[f]...)
+			if len(facets[f]) > 1 {
+				b.multi[f] = true
+			}
+		}
+		b.offs[f] = append(b.offs[f], uint32(len(b.vals[f])))
 	}
 	c.n++
 }
@@ -211,43 +219,34 @@ func (b *colBuilder) finish() *columns {
 	if c.idOffs == nil {
 		c.idOffs = []uint32{0}
 	}
-	for f, docs := range b.multi {
-		single := true
-		total := 0
-		for _, v := range docs {
-			if len(v) > 1 {
-				single = false
-			}
-			total += len(v)
-		}
-		col := &c.facets[f]
-		if single {
-			col.vals = make([]uint32, len(docs))
-			for d, v := range docs {
-				if len(v) == 1 {
-					col.vals[d] = v[0]
-				}
-			}
-			continue
-		}
-		col.offs = make([]uint32, 1, len(docs)+1)
-		col.vals = make([]uint32, 0, total)
-		for _, v := range docs {
-			col.vals = append(col.vals, v...)
-			col.offs = append(col.offs, uint32(len(col.vals)))
-		}
+	for f := range b.offs {
+		c.facets[f] = flatColumn(b.offs[f], b.vals[f], b.multi[f], c.n)
 	}
 	c.findMeta()
 	return c
 }
 
-// appendDoc copies document d of src into b.
-func (b *colBuilder) appendDoc(src *columns, d uint32) {
-	var f [numFacets][]uint32
-	for i := range f {
-		src.facets[i].each(d, func(o uint32) { f[i] = append(f[i], o) })
+// flatColumn makes a facet column of n documents from CSR arrays.
+func flatColumn(offs, vals []uint32, multi bool, n int) facetCol {
+	if multi {
+		return facetCol{offs: offs, vals: vals}
 	}
-	b.add(src.id(d), src.seq[d], src.date[d], src.cluster[d], src.flags[d], &f)
+	single := make([]uint32, n)
+	for d := 0; d < n && d+1 < len(offs); d++ {
+		if offs[d+1] > offs[d] {
+			single[d] = vals[offs[d]]
+		}
+	}
+	return facetCol{vals: single}
+}
+
+// appendDoc copies document d of src into b.
+func (b *colBuilder) appendDoc(src *columns, d uint32, scratch *[numFacets][]uint32) {
+	for i := range scratch {
+		scratch[i] = scratch[i][:0]
+		src.facets[i].each(d, func(o uint32) { scratch[i] = append(scratch[i], o) })
+	}
+	b.add(src.id(d), src.seq[d], src.date[d], src.cluster[d], src.flags[d], scratch)
 }
 
 // mergeColumns builds the columns of a merged segment: the documents of
@@ -256,6 +255,7 @@ func (b *colBuilder) appendDoc(src *columns, d uint32) {
 // the end for a dropped document).
 func mergeColumns(srcs []*columns, newDocNums [][]uint64) (*columns, error) {
 	var b colBuilder
+	var scratch [numFacets][]uint32
 	next := uint64(0)
 	for i, src := range srcs {
 		nums := newDocNums[i]
@@ -269,7 +269,7 @@ func mergeColumns(srcs []*columns, newDocNums [][]uint64) (*columns, error) {
 			if nw != next {
 				return nil, fmt.Errorf("merge columns: document %d of segment %d became %d, expected %d", old, i, nw, next)
 			}
-			b.appendDoc(src, uint32(old))
+			b.appendDoc(src, uint32(old), &scratch)
 			next++
 		}
 	}
@@ -410,42 +410,30 @@ func decodeColumns(b []byte, ds *dicts) (*columns, error) {
 		for i := uint64(1); i <= nn && r.err == nil; i++ {
 			global[i] = ds[f].ord(string(r.bytes(r.uvarint())))
 		}
-		var bld [][]uint32
-		single := true
+		offs := make([]uint32, 1, n+1)
+		var vals []uint32
+		multi := false
 		for d := uint64(0); d < n && r.err == nil; d++ {
 			k := r.uvarint()
 			if k > nn {
 				r.err = errColumns
 				break
 			}
-			var vs []uint32
+			if k > 1 {
+				multi = true
+			}
 			for j := uint64(0); j < k && r.err == nil; j++ {
 				l := r.uvarint()
 				if l == 0 || l > nn {
 					r.err = errColumns
 					break
 				}
-				vs = append(vs, global[l])
+				vals = append(vals, global[l])
 			}
-			if len(vs) > 1 {
-				single = false
-			}
-			bld = append(bld, vs)
+			offs = append(offs, uint32(len(vals)))
 		}
-		col := &c.facets[f]
-		if single {
-			col.vals = make([]uint32, n)
-			for d, vs := range bld {
-				if len(vs) == 1 {
-					col.vals[d] = vs[0]
-				}
-			}
-		} else {
-			col.offs = make([]uint32, 1, n+1)
-			for _, vs := range bld {
-				col.vals = append(col.vals, vs...)
-				col.offs = append(col.offs, uint32(len(col.vals)))
-			}
+		if r.err == nil {
+			c.facets[f] = flatColumn(offs, vals, multi, int(n))
 		}
 	}
 	if r.err != nil {

@@ -68,9 +68,10 @@ type scoreTerm struct {
 type segEval struct {
 	vs    *viewSeg
 	dicts map[string]segment.Dictionary
-	match *roaring.Bitmap // documents matching the query
-	hits  *roaring.Bitmap // and the filters
-	score []float32       // by document, for relevance; nil otherwise
+	pls   map[string]segment.PostingsList // by field NUL term
+	match *roaring.Bitmap                 // documents matching the query
+	hits  *roaring.Bitmap                 // and the filters
+	score []float32                       // by document, for relevance; nil otherwise
 }
 
 func (s *segEval) dict(field string) (segment.Dictionary, error) {
@@ -87,14 +88,32 @@ func (s *segEval) dict(field string) (segment.Dictionary, error) {
 
 var emptyBitmap = roaring.New()
 
-// postings returns the documents holding term in field. The bitmap may be
-// the segment's own: never modify it.
-func (s *segEval) postings(field string, term []byte) (*roaring.Bitmap, error) {
+// postingsList returns the postings of term in field, looked up once per
+// search.
+func (s *segEval) postingsList(field string, term []byte) (segment.PostingsList, error) {
+	key := field + "\x00" + string(term)
+	if pl, ok := s.pls[key]; ok {
+		return pl, nil
+	}
 	d, err := s.dict(field)
 	if err != nil {
 		return nil, err
 	}
 	pl, err := d.PostingsList(term, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	if s.pls == nil {
+		s.pls = map[string]segment.PostingsList{}
+	}
+	s.pls[key] = pl
+	return pl, nil
+}
+
+// postings returns the documents holding term in field. The bitmap may be
+// the segment's own: never modify it.
+func (s *segEval) postings(field string, term []byte) (*roaring.Bitmap, error) {
+	pl, err := s.postingsList(field, term)
 	if err != nil {
 		return nil, err
 	}
@@ -507,11 +526,7 @@ func (e *evaluator) stats() error {
 		}
 		var df float64
 		for _, s := range e.segs {
-			d, err := s.dict(t.field)
-			if err != nil {
-				return err
-			}
-			pl, err := d.PostingsList([]byte(t.term), nil, nil)
+			pl, err := s.postingsList(t.field, []byte(t.term))
 			if err != nil {
 				return err
 			}
@@ -537,11 +552,7 @@ func (e *evaluator) score(s *segEval) error {
 	s.score = (*p)[:s.vs.n]
 	buf := make([]uint32, 256)
 	for _, t := range e.terms {
-		d, err := s.dict(t.field)
-		if err != nil {
-			return err
-		}
-		pl, err := d.PostingsList([]byte(t.term), nil, nil)
+		pl, err := s.postingsList(t.field, []byte(t.term))
 		if err != nil {
 			return err
 		}
