@@ -16,6 +16,7 @@ import (
 
 	"github.com/colligo/colligo/federation"
 	"github.com/colligo/colligo/ld/vocab"
+	"github.com/colligo/colligo/search"
 )
 
 // Secret is a string that never reaches a log or a config dump.
@@ -77,6 +78,8 @@ type Config struct {
 	// Federation configures gossip with peer nodes; without a gossip
 	// address the node runs alone.
 	Federation federation.Config `toml:"federation"`
+	// Search configures the search index ([search]; see search.Config).
+	Search search.Config `toml:"search"`
 }
 
 // Duration is a time.Duration written as "10s" in the config file.
@@ -109,6 +112,7 @@ func DefaultConfig() Config {
 		ShutdownTimeout: Duration{10 * time.Second},
 		Vocab:           vocab.DefaultConfig(),
 		Federation:      federation.DefaultConfig(),
+		Search:          search.DefaultConfig(),
 	}
 }
 
@@ -257,6 +261,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.Federation.Validate(); err != nil {
+		return err
+	}
+	if err := c.Search.Validate(); err != nil {
 		return err
 	}
 	return nil

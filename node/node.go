@@ -21,6 +21,7 @@ import (
 
 	"github.com/colligo/colligo/ld/vocab"
 	"github.com/colligo/colligo/oai/crosswalk"
+	"github.com/colligo/colligo/search"
 	"github.com/colligo/colligo/store"
 )
 
@@ -44,10 +45,11 @@ type Info struct {
 // it. New opens the store; Start listens; Close stops everything in reverse
 // order of starting.
 type Node struct {
-	cfg   Config
-	log   *slog.Logger
-	store *store.Store
-	reg   *prometheus.Registry
+	cfg    Config
+	log    *slog.Logger
+	store  *store.Store
+	search *search.Service
+	reg    *prometheus.Registry
 
 	router *httprouter.Router
 	srv    *http.Server
@@ -131,6 +133,10 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 	n.ln = o.listener
 	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	n.reg.MustRegister(storeCollector{st})
+	if err := n.initSearch(o.logger); err != nil {
+		st.Close()
+		return nil, err
+	}
 	return n, nil
 }
 
@@ -176,6 +182,7 @@ func (n *Node) Router() *httprouter.Router { return n.router }
 // Start listens on the configured address and serves HTTP in the
 // background, then writes the node file. Close stops it.
 func (n *Node) Start(ctx context.Context) error {
+	n.search.Start()
 	if n.ln == nil {
 		ln, err := net.Listen("tcp", n.cfg.HTTPAddr)
 		if err != nil {
@@ -249,6 +256,9 @@ func (n *Node) Close() error {
 		}
 		n.cancelJobs()
 		n.jobs.Wait()
+		if err := n.search.Close(); err != nil && first == nil {
+			first = fmt.Errorf("node: close search index: %w", err)
+		}
 		if err := n.store.Close(); err != nil && first == nil {
 			first = fmt.Errorf("node: close store: %w", err)
 		}

@@ -36,6 +36,8 @@ func commandList() []*command {
 			fmt.Fprintln(e.stdout, k)
 			return nil
 		}},
+		&command{name: "search", summary: "search the records (through the running node, or the stopped data directory)", args: "QUERY", flags: searchFlags, run: searchCmd},
+		&command{name: "reindex", summary: "rebuild the search index (a running node keeps serving the old one meanwhile)", run: reindexCmd},
 		&command{name: "gen", summary: "write generated records (benchmarks, demos)", args: "", flags: genFlags, run: genCmd},
 		&command{name: "version", summary: "print the version", run: func(ctx context.Context, e *env) error {
 			fmt.Fprintln(e.stdout, "colligo", version())

@@ -47,6 +47,7 @@ type opts struct {
 	output      string
 	vocabID     string
 	vocabField  string
+	search      searchOpts
 }
 
 // env is what a command runs with.
