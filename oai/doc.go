@@ -63,11 +63,12 @@
 // survives restarts, stays valid for TokenLifetime (7 days by default,
 // never under 24 hours) after the page that carried it, and re-sending it
 // returns the same page. The cursor counts records returned before the
-// page; completeListSize is exact when the page is written (it shrinks
-// if records of the list are rewritten during the harvest; for an
-// original format it is left out, since the store counts records, not
-// formats). The last page of a resumed list carries an empty token; a
-// list that fits one page carries none.
+// page. completeListSize is counted at the first page and carried in the
+// token: records are never added to a list, only rewritten out of it, so
+// it is an upper bound, and the last page, whose empty token closes a
+// resumed list, gives the exact size (cursor plus its records). For an
+// original format it is left out until the last page, since the store
+// counts records, not formats. A list that fits one page carries no token.
 //
 // The bound is fixed at the first page: records written or rewritten
 // while a harvest pages through a list are not in that list (a record is

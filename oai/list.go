@@ -122,14 +122,20 @@ func (p *Provider) list(ctx context.Context, x *response, now time.Time, req *re
 	case more:
 		next := *t
 		next.after, next.cursor, next.issued = last, t.cursor+uint64(n), now.Unix()
-		size := int64(-1)
-		if f.own {
-			if size, err = p.listSize(ctx, q, last); err != nil {
-				return err
+		if req.token == "" {
+			// Counted once, at the first page: a store count reads block
+			// counters but also up to two blocks of entries, too much for
+			// every page. Records are never added to a list, only
+			// rewritten out of it, so the count stays an upper bound, and
+			// the last page gives the exact size.
+			next.size = -1
+			if f.own {
+				if next.size, err = p.st.Count(ctx, q); err != nil {
+					return err
+				}
 			}
-			size += int64(next.cursor)
 		}
-		p.writeToken(x, next.encode(p.key), size, t.cursor, now.Add(p.cfg.TokenLifetime))
+		p.writeToken(x, next.encode(p.key), next.size, t.cursor, now.Add(p.cfg.TokenLifetime))
 	case req.token != "":
 		// The last page of a resumed list: an empty token (§3.5).
 		p.writeToken(x, "", int64(t.cursor)+int64(n), t.cursor, time.Time{})
@@ -140,20 +146,6 @@ func (p *Provider) list(ctx context.Context, x *response, now time.Time, req *re
 	p.end(x)
 	p.items.WithLabelValues(req.verb).Add(float64(n))
 	return nil
-}
-
-// listSize counts the entries of q after seq last, up to the list's bound.
-func (p *Provider) listSize(ctx context.Context, q store.Query, last uint64) (int64, error) {
-	all, err := p.st.Count(ctx, q)
-	if err != nil {
-		return 0, err
-	}
-	q.MaxSeq = last
-	done, err := p.st.Count(ctx, q)
-	if err != nil {
-		return 0, err
-	}
-	return all - done, nil
 }
 
 // nextItem advances it to the next entry available in f and prepares it.
@@ -296,7 +288,7 @@ func (p *Provider) listSets(ctx context.Context, x *response, now time.Time, req
 	n := uint64(len(specs))
 	switch {
 	case more:
-		next := token{verb: verbByteSets, set: specs[len(specs)-1], cursor: t.cursor + n, issued: now.Unix()}
+		next := token{verb: verbByteSets, set: specs[len(specs)-1], cursor: t.cursor + n, size: -1, issued: now.Unix()}
 		p.writeToken(x, next.encode(p.key), -1, t.cursor, now.Add(p.cfg.TokenLifetime))
 	case req.token != "":
 		p.writeToken(x, "", int64(t.cursor+n), t.cursor, time.Time{})

