@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/colligo/colligo/oai"
 )
 
 // Secret is a string that never reaches a log or a config dump.
@@ -68,6 +70,8 @@ type Config struct {
 	MaxRecordBytes int64 `toml:"max_record_bytes"`
 	// ShutdownTimeout bounds the graceful shutdown. Default 10s.
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+	// OAI is the OAI-PMH provider's [oai] table (see oai.Config).
+	OAI oai.Config `toml:"oai"`
 }
 
 // Duration is a time.Duration written as "10s" in the config file.
@@ -98,6 +102,7 @@ func DefaultConfig() Config {
 		CacheSizeMiB:    256,
 		MaxRecordBytes:  4 << 20,
 		ShutdownTimeout: Duration{10 * time.Second},
+		OAI:             oai.DefaultConfig(),
 	}
 }
 
@@ -226,7 +231,7 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout.Duration <= 0 {
 		return &ConfigError{"shutdown_timeout", c.ShutdownTimeout.String(), "must be positive"}
 	}
-	return nil
+	return c.validateOAI()
 }
 
 // Level returns the slog level of LogLevel.

@@ -19,7 +19,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/colligo/colligo/oai/crosswalk"
 	"github.com/colligo/colligo/store"
 )
 
@@ -53,6 +52,8 @@ type Node struct {
 	ln     net.Listener
 	serve  chan error
 	ready  bool
+
+	oai oaiPart
 
 	mu        sync.Mutex
 	closed    bool
@@ -104,7 +105,7 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 	st, err := store.Open(store.Config{
 		Dir:          cfg.DataDir,
 		RepositoryID: cfg.RepositoryID,
-		Derive:       n.derive,
+		Derive:       newDeriver(cfg), // see node/oai.go
 		CacheSize:    int64(cfg.CacheSizeMiB) << 20,
 		Logger:       o.logger,
 		Clock:        o.clock,
@@ -117,26 +118,11 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	n.reg.MustRegister(storeCollector{st})
 	n.router = n.routes()
-	return n, nil
-}
-
-// derive makes what readers serve without decoding a record: its oai_dc
-// rendition, and its automatic set memberships. The CLI, writing to a
-// stopped data directory, must derive exactly as the node does: both use
-// newDeriver.
-func (n *Node) derive(r *store.Record) (store.Derived, error) { return newDeriver(n.cfg)(r) }
-
-// newDeriver returns the store's Derive function for a configuration.
-func newDeriver(cfg Config) func(r *store.Record) (store.Derived, error) {
-	return func(r *store.Record) (store.Derived, error) {
-		d := store.Derived{Renditions: map[string][]byte{
-			"oai_dc": crosswalk.OAIDC(r, cfg.BaseURL+"/records/"+r.ID),
-		}}
-		if r.Origin != "" && r.Origin != cfg.NodeID && store.ValidSetSpec("source:"+r.Origin) {
-			d.Sets = append(d.Sets, "source:"+r.Origin)
-		}
-		return d, nil
+	if err := n.newOAI(context.Background()); err != nil {
+		st.Close()
+		return nil, err
 	}
+	return n, nil
 }
 
 // RecordURL is the landing page of a record.
@@ -174,6 +160,7 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	n.serve = make(chan error, 1)
 	go func() { n.serve <- n.srv.Serve(n.ln) }()
+	n.startOAI()
 	if err := n.writeNodeFile(); err != nil {
 		return err
 	}
@@ -229,6 +216,7 @@ func (n *Node) Close() error {
 			cancel()
 			os.Remove(filepath.Join(n.cfg.DataDir, NodeFile))
 		}
+		n.stopOAI()
 		n.jobs.Wait()
 		if err := n.store.Close(); err != nil && first == nil {
 			first = fmt.Errorf("node: close store: %w", err)

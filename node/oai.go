@@ -1,0 +1,142 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/colligo/colligo/oai"
+	"github.com/colligo/colligo/store"
+)
+
+// oaiPart is the node's OAI-PMH provider and its background work: the
+// catalogue of original formats, and re-deriving every record when what
+// derivation depends on changed since the last start.
+type oaiPart struct {
+	p       *oai.Provider
+	friends atomic.Pointer[func() []string]
+	cancel  context.CancelFunc
+}
+
+// stateDeriveFingerprint holds the oai.Deriver fingerprint the records
+// were last derived with.
+const stateDeriveFingerprint = "oai/derive-fingerprint"
+
+// oaiConfig returns the provider's configuration: the [oai] table with
+// the node's identity.
+func (c *Config) oaiConfig() oai.Config {
+	o := c.OAI
+	o.BaseURL = c.BaseURL
+	o.RepositoryName = c.RepositoryName
+	o.AdminEmail = c.AdminEmail
+	o.NodeID = c.NodeID
+	return o
+}
+
+// validateOAI checks the [oai] table, naming bad fields as the file does.
+func (c *Config) validateOAI() error {
+	o := c.oaiConfig()
+	err := o.Validate()
+	var ce *oai.ConfigError
+	if errors.As(err, &ce) {
+		return &ConfigError{Field: ce.Field, Value: ce.Value, Msg: ce.Msg}
+	}
+	return err
+}
+
+// newDeriver returns the store's Derive function for a configuration: the
+// OAI provider's, which renders oai_dc and the provenance container and
+// computes set memberships. The node and the CLI, writing to a stopped
+// data directory, derive alike. cfg must be valid.
+func newDeriver(cfg Config) func(r *store.Record) (store.Derived, error) {
+	d, err := oai.NewDeriver(cfg.oaiConfig())
+	if err != nil {
+		return func(*store.Record) (store.Derived, error) { return store.Derived{}, err }
+	}
+	return d.Derive
+}
+
+// newOAI creates the provider and registers /oai.
+func (n *Node) newOAI(ctx context.Context) error {
+	p, err := oai.New(ctx, n.store, n.cfg.oaiConfig(), oai.Options{
+		Logger:   n.log,
+		Registry: n.reg,
+		Friends: func() []string {
+			if f := n.oai.friends.Load(); f != nil {
+				return (*f)()
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	n.oai.p = p
+	p.Routes(n.router)
+	return nil
+}
+
+// SetOAIFriends sets where Identify's friends description finds the base
+// URLs of peer nodes (the federation sets it). It is called on every
+// Identify and must not block.
+func (n *Node) SetOAIFriends(f func() []string) { n.oai.friends.Store(&f) }
+
+// startOAI starts the provider's background work; stopOAI ends it.
+func (n *Node) startOAI() {
+	ctx, cancel := context.WithCancel(context.Background())
+	n.oai.cancel = cancel
+	n.jobs.Add(2)
+	go func() {
+		defer n.jobs.Done()
+		n.oai.p.Run(ctx)
+	}()
+	go func() {
+		defer n.jobs.Done()
+		n.rederiveIfChanged(ctx)
+	}()
+}
+
+func (n *Node) stopOAI() {
+	if n.oai.cancel != nil {
+		n.oai.cancel()
+	}
+}
+
+// rederiveIfChanged re-derives every record in the background when the set
+// rules, the base URL or the node id changed since the records were
+// derived, then records the new fingerprint. Interrupted, it runs again at
+// the next start.
+func (n *Node) rederiveIfChanged(ctx context.Context) {
+	d, err := oai.NewDeriver(n.cfg.oaiConfig())
+	if err != nil {
+		n.log.Error("oai: deriver", "err", err)
+		return
+	}
+	fp := d.Fingerprint()
+	old, err := n.store.GetState(stateDeriveFingerprint)
+	if err != nil {
+		n.log.Error("oai: read derive fingerprint", "err", err)
+		return
+	}
+	if string(old) == fp {
+		return
+	}
+	if n.store.LastSeq() > 0 {
+		n.log.Info("oai: set rules, base URL or node id changed: re-deriving every record in the background")
+		start := time.Now()
+		done, changed, err := n.store.Rederive(ctx, func(done, changed int64) {
+			n.log.Info("oai: re-deriving", "done", done, "changed", changed)
+		})
+		if err != nil {
+			if ctx.Err() == nil {
+				n.log.Error("oai: re-derive failed; it runs again at the next start", "err", err)
+			}
+			return
+		}
+		n.log.Info("oai: re-derived", "records", done, "changed", changed, "elapsed", time.Since(start).Round(time.Millisecond))
+	}
+	if err := n.store.SetState(ctx, stateDeriveFingerprint, []byte(fp)); err != nil && ctx.Err() == nil {
+		n.log.Error("oai: record derive fingerprint", "err", err)
+	}
+}
