@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -141,5 +142,23 @@ func TestHorizon(t *testing.T) {
 	}
 	if len(seen) == 0 {
 		t.Fatal("no observations")
+	}
+}
+
+func TestEntryOf(t *testing.T) {
+	s, clk := openTest(t)
+	ctx := context.Background()
+	if _, err := s.EntryOf(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("EntryOf(nope) = %v, want ErrNotFound", err)
+	}
+	s.Put(ctx, rec("a", "one"), rec("b", "two"))
+	clk.advance(time.Second)
+	res, _ := s.Put(ctx, rec("a", "three"))
+	e, err := s.EntryOf(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Seq != res[0].Seq || !e.Datestamp.Equal(res[0].Datestamp) || e.ID != "a" || string(e.Rendition("oai_dc")) != "<dc>a</dc>" || !slices.Equal(e.Sets, []string{"type:dataset"}) {
+		t.Errorf("EntryOf(a) = %+v", e)
 	}
 }

@@ -547,3 +547,30 @@ func (s *Store) SetSpecs(ctx context.Context, after string, max int) ([]string, 
 	}
 	return specs, nil
 }
+
+// EntryOf returns the entry of a record's current version, as Scan would
+// yield it, with two point reads; the entry is the caller's to keep. It
+// returns an error wrapping ErrNotFound when there is no such record.
+func (s *Store) EntryOf(ctx context.Context, id string) (*Entry, error) {
+	for range 8 {
+		h, err := s.Head(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		v, closer, err := s.db.Get(entryKey(h.Seq))
+		if errors.Is(err, pebble.ErrNotFound) {
+			continue // rewritten since the head was read: read it again
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store.EntryOf %q: %w", id, err)
+		}
+		val := append([]byte(nil), v...)
+		closer.Close()
+		e := new(Entry)
+		if err := decodeEntry(e, h.Seq, val); err != nil {
+			return nil, fmt.Errorf("store.EntryOf %q: %w", id, err)
+		}
+		return e, nil
+	}
+	return nil, fmt.Errorf("store.EntryOf %q: the record keeps changing", id)
+}
