@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -154,6 +155,7 @@ func TestBenchServer(t *testing.T) {
 	if dir == "" {
 		t.Skip("the benchmarks' server process")
 	}
+	debug.SetGCPercent(200) // as colligo serve does
 	cfg := benchConfig()
 	cfg.PageSize, _ = strconv.Atoi(os.Getenv("COLLIGO_OAI_BENCH_PAGE"))
 	st, err := store.Open(store.Config{Dir: dir, RepositoryID: "uni-a.example"})

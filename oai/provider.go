@@ -27,7 +27,7 @@ type Store interface {
 	RepositoryID() string
 	Scan(ctx context.Context, q store.Query) *store.Iterator
 	Count(ctx context.Context, q store.Query) (int64, error)
-	Head(ctx context.Context, id string) (store.Head, error)
+	EntryOf(ctx context.Context, id string) (*store.Entry, error)
 	Get(ctx context.Context, id string) (*store.Record, error)
 	GetWithHead(ctx context.Context, id string) (*store.Record, store.Head, error)
 	Original(ctx context.Context, id, prefix string) ([]byte, error)

@@ -127,47 +127,30 @@ func (p *Provider) getRecord(ctx context.Context, x *response, now time.Time, re
 	// Whether the item has the format is the item's business: an original
 	// format of a deleted record may be unknown to the catalogue.
 	f := format{prefix: req.prefix, own: ownFormat(req.prefix)}
-	// The entry of the record's current version: read the head, then the
-	// entry at its seq; a write in between moves the entry, so try again.
-	for attempt := 0; ; attempt++ {
-		h, err := p.st.Head(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return protoErr(CodeIDDoesNotExist, "no item has the identifier %q", req.identifier)
-		}
-		if err != nil {
-			return err
-		}
-		it := p.st.Scan(ctx, store.Query{After: h.Seq - 1, MaxSeq: h.Seq})
-		if !it.Next() {
-			if err := it.Close(); err != nil {
-				return err
-			}
-			if attempt < 5 {
-				continue
-			}
-			return errors.New("oai.GetRecord " + id + ": the record keeps changing")
-		}
-		e := it.Entry()
-		item, err := p.prepareItem(ctx, e, f, false, true)
-		if err != nil {
-			it.Close()
-			return err
-		}
-		if item == nil {
-			it.Close()
-			if _, known := p.catalog.lookup(req.prefix); !known {
-				return protoErr(CodeCannotDisseminateFormat, "the repository does not disseminate the format %q; ListMetadataFormats lists those it does", req.prefix)
-			}
-			return protoErr(CodeCannotDisseminateFormat, "the item %q is not available in the format %q", req.identifier, req.prefix)
-		}
-		p.begin(x, now, req)
-		x.str("<GetRecord>")
-		p.writeItem(x, e, item, false)
-		x.str("</GetRecord>\n")
-		p.end(x)
-		p.items.WithLabelValues(verbGetRecord).Inc()
-		return it.Close()
+	e, err := p.st.EntryOf(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return protoErr(CodeIDDoesNotExist, "no item has the identifier %q", req.identifier)
 	}
+	if err != nil {
+		return err
+	}
+	item, err := p.prepareItem(ctx, e, f, false, true)
+	if err != nil {
+		return err
+	}
+	if item == nil {
+		if _, known := p.catalog.lookup(req.prefix); !known {
+			return protoErr(CodeCannotDisseminateFormat, "the repository does not disseminate the format %q; ListMetadataFormats lists those it does", req.prefix)
+		}
+		return protoErr(CodeCannotDisseminateFormat, "the item %q is not available in the format %q", req.identifier, req.prefix)
+	}
+	p.begin(x, now, req)
+	x.str("<GetRecord>")
+	p.writeItem(x, e, item, false)
+	x.str("</GetRecord>\n")
+	p.end(x)
+	p.items.WithLabelValues(verbGetRecord).Inc()
+	return nil
 }
 
 // format is a metadata format the provider disseminates, resolved from a
