@@ -320,6 +320,33 @@ func percentile(d []time.Duration, p float64) float64 {
 	return float64(s[min(len(s)-1, int(float64(len(s))*p))]) / float64(time.Millisecond)
 }
 
+var setSizes sync.Map
+
+// benchSetSize counts the records of a set, by generating them again (the
+// store is held by the server process).
+func benchSetSize(b *testing.B, set string) int {
+	if v, ok := setSizes.Load(set); ok {
+		return v.(int)
+	}
+	d, err := NewDeriver(benchConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	g := gen.New(42, gen.Institutions[0])
+	k := 0
+	for i := range benchN() {
+		der, err := d.Derive(benchRecord(g, i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if slices.Contains(der.Sets, set) {
+			k++
+		}
+	}
+	setSizes.Store(set, k)
+	return k
+}
+
 // BenchmarkListRecords harvests every record in oai_dc through all the
 // resumption tokens, at several page sizes, and reports the rate, the
 // time to the first byte of a page and the server's memory.
@@ -329,20 +356,31 @@ func BenchmarkListRecords(b *testing.B) {
 	for _, tc := range []struct {
 		page int
 		gzip bool
-	}{{100, false}, {500, false}, {5000, false}, {500, true}} {
+		set  string
+	}{{100, false, ""}, {500, false, ""}, {5000, false, ""}, {500, true, ""}, {500, false, "type:dataset"}} {
 		name := fmt.Sprintf("page=%d", tc.page)
 		if tc.gzip {
 			name += "/gzip"
+		}
+		if tc.set != "" {
+			name += "/set=" + tc.set
 		}
 		b.Run(name, func(b *testing.B) {
 			base, pid := benchServer(b, dir, tc.page)
 			h := newHarvester(tc.gzip)
 			ctx := context.Background()
+			want := n
+			if tc.set != "" {
+				want = benchSetSize(b, tc.set)
+			}
 			rssStart := procStatus(pid, "VmRSS")
 			var total int
 			for b.Loop() {
 				got := 0
 				url := base + "?verb=ListRecords&metadataPrefix=oai_dc"
+				if tc.set != "" {
+					url += "&set=" + tc.set
+				}
 				for {
 					k, tok, err := h.page(ctx, url)
 					if err != nil {
@@ -354,8 +392,8 @@ func BenchmarkListRecords(b *testing.B) {
 					}
 					url = base + "?verb=ListRecords&resumptionToken=" + tok
 				}
-				if got != n {
-					b.Fatalf("harvested %d records, want %d", got, n)
+				if got != want {
+					b.Fatalf("harvested %d records, want %d", got, want)
 				}
 				total += got
 			}
