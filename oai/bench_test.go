@@ -416,7 +416,7 @@ func BenchmarkGetRecord(b *testing.B) {
 	for _, prefix := range []string{"oai_dc", "oai_datacite"} {
 		b.Run(prefix, func(b *testing.B) {
 			base, _ := benchServer(b, dir, 500)
-			const clients, perClient = 16, 200
+			const clients, perClient = 16, 500
 			client := &http.Client{Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: clients}}
 			var (
 				mu   sync.Mutex

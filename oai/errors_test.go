@@ -2,6 +2,8 @@ package oai
 
 import (
 	"context"
+	"errors"
+	"io"
 	"maps"
 	"net/http"
 	"net/url"
@@ -225,5 +227,37 @@ func TestHTTPFaults(t *testing.T) {
 				t.Errorf("status %d, want %d", resp.StatusCode, tc.status)
 			}
 		})
+	}
+}
+
+// failingStore is the real store with one read failing, as a disk or a
+// corrupt block would make it fail.
+type failingStore struct{ *store.Store }
+
+func (s failingStore) EntryOf(ctx context.Context, id string) (*store.Entry, error) {
+	return nil, errors.New("read error")
+}
+
+// A store failure before anything was written is an HTTP 500 problem,
+// not an OAI-PMH response, and not compressed however the client asked.
+func TestStoreFailure(t *testing.T) {
+	f := goldenFixture(t)
+	p, err := New(context.Background(), failingStore{f.st}, f.cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(p)
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/oai?"+q("verb", "GetRecord", "identifier", "oai:node.example:glacier-2020", "metadataPrefix", "oai_dc"), nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := (&http.Client{Transport: &http.Transport{DisableCompression: true}}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusInternalServerError || resp.Header.Get("Content-Type") != "application/problem+json" ||
+		resp.Header.Get("Content-Encoding") != "" || !strings.HasPrefix(string(body), "{") || strings.Contains(string(body), "read error") {
+		t.Errorf("status %d, headers %v, body %q", resp.StatusCode, resp.Header, body)
 	}
 }

@@ -234,23 +234,24 @@ func (p *Provider) handle(w http.ResponseWriter, r *http.Request, _ httprouter.P
 		p.writeErrors(x, now, req, pe)
 		err = nil
 	}
-	ferr := x.finish()
-	if err != nil {
-		outcome = "failed"
+	if err == nil {
+		x.finish() // an error here is the client going away
+		p.requests.WithLabelValues(verb, outcome).Inc()
+		return
 	}
-	p.requests.WithLabelValues(verb, outcome).Inc()
-	if err != nil {
-		if !x.started {
-			p.log.Error("request failed", "verb", verb, "err", err)
-			problem.Error(w, r, http.StatusInternalServerError, "the repository failed to answer the request")
-		} else if ferr == nil {
-			// The response is under way and cannot turn into an error:
-			// break the connection, so that the harvester sees a failure
-			// rather than a truncated list that looks complete.
-			p.log.Error("response aborted", "verb", verb, "err", err)
-			panic(http.ErrAbortHandler)
-		}
+	p.requests.WithLabelValues(verb, "failed").Inc()
+	started := x.started
+	x.release()
+	if !started {
+		p.log.Error("request failed", "verb", verb, "err", err)
+		problem.Error(w, r, http.StatusInternalServerError, "the repository failed to answer the request")
+		return
 	}
+	// The response is under way and cannot turn into an error: break the
+	// connection, so that the harvester sees a failure rather than a
+	// truncated list that looks complete.
+	p.log.Error("response aborted", "verb", verb, "err", err)
+	panic(http.ErrAbortHandler)
 }
 
 // readArgs returns the request's arguments: the query of a GET, the

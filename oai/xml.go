@@ -2,6 +2,7 @@ package oai
 
 import (
 	"bytes"
+	"errors"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zlib"
 	"io"
@@ -174,14 +175,32 @@ func (x *response) finish() error {
 		if err := x.gz.Close(); x.err == nil {
 			x.err = err
 		}
-		x.gz.Reset(io.Discard)
-		gzipPool.Put(x.gz)
-		x.gz = nil
 	}
 	if x.zl != nil {
 		if err := x.zl.Close(); x.err == nil {
 			x.err = err
 		}
+	}
+	err := x.err
+	x.release()
+	return err
+}
+
+// release drops what is buffered and releases the buffer and compressor
+// without writing anything more. Before anything was written, it also
+// takes back the headers, so that the request can be answered otherwise.
+func (x *response) release() {
+	if !x.started {
+		h := x.w.Header()
+		h.Del("Content-Encoding")
+		h.Del("Vary")
+	}
+	if x.gz != nil {
+		x.gz.Reset(io.Discard)
+		gzipPool.Put(x.gz)
+		x.gz = nil
+	}
+	if x.zl != nil {
 		x.zl.Reset(io.Discard)
 		zlibPool.Put(x.zl)
 		x.zl = nil
@@ -193,8 +212,10 @@ func (x *response) finish() error {
 		}
 		x.bufp, x.buf = nil, nil
 	}
-	return x.err
+	x.err = errReleased
 }
+
+var errReleased = errors.New("response released")
 
 // appendEscaped appends s escaped for element content and attribute
 // values; tab, newline and carriage return are written as character
