@@ -53,6 +53,10 @@ func OpenLocal(cfg Config) (*Local, error) {
 		CacheSize:    int64(cfg.CacheSizeMiB) << 20,
 	})
 	if err == nil {
+		if err := markFreshStore(st, cfg); err != nil {
+			st.Close()
+			return nil, err
+		}
 		return &Local{Store: st}, nil
 	}
 	if !errors.Is(err, store.ErrLocked) {

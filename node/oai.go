@@ -57,8 +57,29 @@ func newDeriver(cfg Config) func(r *store.Record) (store.Derived, error) {
 	return d.Derive
 }
 
+// markFreshStore records, in a store that holds no record yet, the
+// fingerprint of the configuration its records will be derived with, so
+// that records the CLI or the node write before the node's first start are
+// not re-derived for nothing.
+func markFreshStore(st *store.Store, cfg Config) error {
+	if st.LastSeq() > 0 {
+		return nil
+	}
+	if fp, err := st.GetState(stateDeriveFingerprint); err != nil || fp != nil {
+		return err
+	}
+	d, err := oai.NewDeriver(cfg.oaiConfig())
+	if err != nil {
+		return err
+	}
+	return st.SetState(context.Background(), stateDeriveFingerprint, []byte(d.Fingerprint()))
+}
+
 // newOAI creates the provider and registers /oai.
 func (n *Node) newOAI(ctx context.Context) error {
+	if err := markFreshStore(n.store, n.cfg); err != nil {
+		return err
+	}
 	p, err := oai.New(ctx, n.store, n.cfg.oaiConfig(), oai.Options{
 		Logger:   n.log,
 		Registry: n.reg,
