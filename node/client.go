@@ -61,6 +61,10 @@ func OpenLocal(cfg Config) (*Local, error) {
 			st.Close()
 			return nil, err
 		}
+		if err := markFreshStore(st, cfg); err != nil {
+			st.Close()
+			return nil, err
+		}
 		return &Local{Store: st, Vocab: reg}, nil
 	}
 	if !errors.Is(err, store.ErrLocked) {

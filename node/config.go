@@ -16,6 +16,7 @@ import (
 
 	"github.com/colligo/colligo/federation"
 	"github.com/colligo/colligo/ld/vocab"
+	"github.com/colligo/colligo/oai"
 	"github.com/colligo/colligo/search"
 )
 
@@ -80,6 +81,8 @@ type Config struct {
 	Federation federation.Config `toml:"federation"`
 	// Search configures the search index ([search]; see search.Config).
 	Search search.Config `toml:"search"`
+	// OAI is the OAI-PMH provider's [oai] table (see oai.Config).
+	OAI oai.Config `toml:"oai"`
 }
 
 // Duration is a time.Duration written as "10s" in the config file.
@@ -113,6 +116,7 @@ func DefaultConfig() Config {
 		Vocab:           vocab.DefaultConfig(),
 		Federation:      federation.DefaultConfig(),
 		Search:          search.DefaultConfig(),
+		OAI:             oai.DefaultConfig(),
 	}
 }
 
@@ -266,7 +270,7 @@ func (c *Config) Validate() error {
 	if err := c.Search.Validate(); err != nil {
 		return err
 	}
-	return nil
+	return c.validateOAI()
 }
 
 // Level returns the slog level of LogLevel.

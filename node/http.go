@@ -30,6 +30,9 @@ func (n *Node) routes() *httprouter.Router {
 		problem.Error(w, req, http.StatusMethodNotAllowed, req.Method+" is not allowed on "+req.URL.Path+"; allowed: "+w.Header().Get("Allow"))
 	})
 	r.PanicHandler = func(w http.ResponseWriter, req *http.Request, v any) {
+		if v == http.ErrAbortHandler {
+			panic(v) // a handler breaks a response under way (oai): let net/http drop the connection
+		}
 		n.log.Error("panic serving request", "path", req.URL.Path, "panic", v, "stack", string(debug.Stack()))
 		problem.Error(w, req, http.StatusInternalServerError, "internal error")
 	}

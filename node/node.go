@@ -20,7 +20,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/colligo/colligo/ld/vocab"
-	"github.com/colligo/colligo/oai/crosswalk"
 	"github.com/colligo/colligo/search"
 	"github.com/colligo/colligo/store"
 )
@@ -60,6 +59,7 @@ type Node struct {
 	vocab    *vocab.Registry
 	vocabSvc *vocab.Service
 	remap    remapper
+	oai      oaiPart
 
 	mu        sync.Mutex
 	closed    bool
@@ -116,7 +116,7 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 	st, err := store.Open(store.Config{
 		Dir:          cfg.DataDir,
 		RepositoryID: cfg.RepositoryID,
-		Derive:       n.derive,
+		Derive:       newDeriver(cfg, n.vocab), // see node/oai.go
 		CacheSize:    int64(cfg.CacheSizeMiB) << 20,
 		Logger:       o.logger,
 		Clock:        o.clock,
@@ -137,30 +137,12 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 		st.Close()
 		return nil, err
 	}
-	return n, nil
-}
-
-// derive makes what readers serve without decoding a record. The CLI,
-// writing to a stopped data directory, must derive exactly as the node
-// does: both use newDeriver.
-func (n *Node) derive(r *store.Record) (store.Derived, error) { return newDeriver(n.cfg, n.vocab)(r) }
-
-// newDeriver returns the store's Derive function for a configuration: map
-// values onto the vocabularies' concepts, then render the record's oai_dc
-// and compute its automatic set memberships.
-func newDeriver(cfg Config, reg *vocab.Registry) func(r *store.Record) (store.Derived, error) {
-	return func(r *store.Record) (store.Derived, error) {
-		if reg != nil {
-			reg.Map(r)
-		}
-		d := store.Derived{Renditions: map[string][]byte{
-			"oai_dc": crosswalk.OAIDC(r, cfg.BaseURL+"/records/"+r.ID),
-		}}
-		if r.Origin != "" && r.Origin != cfg.NodeID && store.ValidSetSpec("source:"+r.Origin) {
-			d.Sets = append(d.Sets, "source:"+r.Origin)
-		}
-		return d, nil
+	if err := n.newOAI(context.Background()); err != nil {
+		n.search.Close()
+		st.Close()
+		return nil, err
 	}
+	return n, nil
 }
 
 // RecordURL is the landing page of a record.
@@ -199,6 +181,7 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	n.serve = make(chan error, 1)
 	go func() { n.serve <- n.srv.Serve(n.ln) }()
+	n.startOAI()
 	if err := n.writeNodeFile(); err != nil {
 		return err
 	}
@@ -255,6 +238,7 @@ func (n *Node) Close() error {
 			os.Remove(filepath.Join(n.cfg.DataDir, NodeFile))
 		}
 		n.cancelJobs()
+		n.stopOAI()
 		n.jobs.Wait()
 		if err := n.search.Close(); err != nil && first == nil {
 			first = fmt.Errorf("node: close search index: %w", err)

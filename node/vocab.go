@@ -38,51 +38,71 @@ type remapper struct {
 	again   bool
 	// Runs counts finished runs (for tests and metrics).
 	runs int
+	// ok counts runs that finished without error; waiters watch it.
+	ok      int
+	changed chan struct{} // closed after each run
 }
 
 // Remap re-derives every record in the background (new vocabularies, set
 // rules), without downtime: the node keeps serving and writing meanwhile.
 // Close stops a run in progress.
-func (n *Node) Remap() {
+func (n *Node) Remap() { n.requestRemap() }
+
+// requestRemap starts a run, or schedules one after the run in progress,
+// and returns the value n.remap.ok will have once that run succeeds.
+func (n *Node) requestRemap() (target int) {
 	n.remap.mu.Lock()
 	defer n.remap.mu.Unlock()
+	if n.remap.changed == nil {
+		n.remap.changed = make(chan struct{})
+	}
 	if n.remap.running {
+		// The run in progress may have read records before the change.
 		n.remap.again = true
-		return
+		return n.remap.ok + 2
 	}
 	n.mu.Lock()
 	closed := n.closed
 	n.mu.Unlock()
 	if closed {
-		return
+		return n.remap.ok + 1
 	}
 	n.remap.running = true
 	n.jobs.Add(1)
-	go func() {
-		defer n.jobs.Done()
-		for {
-			n.vocab.ResetUnmapped()
-			start := time.Now()
-			n.log.Info("re-mapping records")
-			done, changed, err := n.store.Rederive(n.stop, func(done, changed int64) {
-				n.log.Debug("re-mapping", "done", done, "changed", changed)
-			})
-			if err != nil && n.stop.Err() == nil {
-				n.log.Warn("re-mapping failed", "err", err)
-			} else if err == nil {
-				n.log.Info("re-mapping finished", "records", done, "changed", changed, "elapsed", time.Since(start).Round(time.Millisecond))
-			}
-			n.remap.mu.Lock()
-			n.remap.runs++
-			if !n.remap.again || n.stop.Err() != nil {
-				n.remap.running = false
-				n.remap.mu.Unlock()
-				return
-			}
-			n.remap.again = false
-			n.remap.mu.Unlock()
+	go n.runRemaps()
+	return n.remap.ok + 1
+}
+
+// runRemaps re-derives until no further run was asked for.
+func (n *Node) runRemaps() {
+	defer n.jobs.Done()
+	for {
+		n.vocab.ResetUnmapped()
+		start := time.Now()
+		n.log.Info("re-deriving records")
+		done, changed, err := n.store.Rederive(n.stop, func(done, changed int64) {
+			n.log.Debug("re-deriving", "done", done, "changed", changed)
+		})
+		if err != nil && n.stop.Err() == nil {
+			n.log.Warn("re-deriving failed", "err", err)
+		} else if err == nil {
+			n.log.Info("re-deriving finished", "records", done, "changed", changed, "elapsed", time.Since(start).Round(time.Millisecond))
 		}
-	}()
+		n.remap.mu.Lock()
+		n.remap.runs++
+		if err == nil {
+			n.remap.ok++
+		}
+		close(n.remap.changed)
+		n.remap.changed = make(chan struct{})
+		if !n.remap.again || n.stop.Err() != nil {
+			n.remap.running = false
+			n.remap.mu.Unlock()
+			return
+		}
+		n.remap.again = false
+		n.remap.mu.Unlock()
+	}
 }
 
 // RemapIdle reports whether no re-mapping is running, and how many ran.
@@ -90,4 +110,30 @@ func (n *Node) RemapIdle() (bool, int) {
 	n.remap.mu.Lock()
 	defer n.remap.mu.Unlock()
 	return !n.remap.running, n.remap.runs
+}
+
+// RemapAndWait starts a re-derivation (or schedules one after the run in
+// progress) and waits until a run that started after the call finished
+// without error. It reports false when ctx ended, a run failed or the node
+// closed first.
+func (n *Node) RemapAndWait(ctx context.Context) bool {
+	target := n.requestRemap()
+	for {
+		n.remap.mu.Lock()
+		ok, ch, running := n.remap.ok, n.remap.changed, n.remap.running
+		n.remap.mu.Unlock()
+		if ok >= target {
+			return true
+		}
+		if !running {
+			return false
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return false
+		case <-n.stop.Done():
+			return false
+		}
+	}
 }

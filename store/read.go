@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -508,4 +509,83 @@ var ErrStop = errors.New("stop")
 // Len returns the number of records, tombstones included.
 func (s *Store) Len(ctx context.Context) (int64, error) {
 	return s.Count(ctx, Query{})
+}
+
+// Horizon returns the highest visible seq and a datestamp that every
+// version written after it (seq > the returned seq) has or exceeds: the
+// current time, or the datestamp of a batch already stamped but not yet
+// visible. A list that stops at the returned seq can tell its harvester to
+// continue from the returned datestamp without missing a write (OAI-PMH
+// §4.6: responseDate as the next harvest's from).
+func (s *Store) Horizon() (uint64, time.Time) {
+	s.horizon.Lock()
+	defer s.horizon.Unlock()
+	ts := s.cfg.Clock().UTC().Unix()
+	if s.horizon.inflight && s.horizon.inflightTS < ts {
+		ts = s.horizon.inflightTS
+	}
+	s.horizon.floor = max(s.horizon.floor, ts)
+	return s.visible.Load(), time.Unix(ts, 0).UTC()
+}
+
+// SetSpecs returns up to max distinct set specs that have index entries
+// (a record's sets and their ancestors, tombstones included), in byte
+// order, starting after the spec after ("" for the first). It seeks once
+// per set, so its cost grows with the number of sets, not of records.
+func (s *Store) SetSpecs(ctx context.Context, after string, max int) ([]string, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{tableSet}, UpperBound: []byte{tableSet + 1}})
+	if err != nil {
+		return nil, fmt.Errorf("store.SetSpecs: %w", err)
+	}
+	var specs []string
+	ok := it.First()
+	if after != "" {
+		// S<after>\x01 sorts after every key of the set after and before
+		// the keys of the next set.
+		ok = it.SeekGE(append(append([]byte{tableSet}, after...), 1))
+	}
+	for ; ok && len(specs) < max; ok = it.SeekGE(append(append([]byte{tableSet}, specs[len(specs)-1]...), 1)) {
+		if err := ctx.Err(); err != nil {
+			it.Close()
+			return nil, err
+		}
+		k := it.Key()
+		end := bytes.IndexByte(k, 0)
+		if end < 0 {
+			it.Close()
+			return nil, fmt.Errorf("store.SetSpecs: set index key %q: %w", k, errCorrupt)
+		}
+		specs = append(specs, string(k[1:end]))
+	}
+	if err := it.Close(); err != nil {
+		return nil, fmt.Errorf("store.SetSpecs: %w", err)
+	}
+	return specs, nil
+}
+
+// EntryOf returns the entry of a record's current version, as Scan would
+// yield it, with two point reads; the entry is the caller's to keep. It
+// returns an error wrapping ErrNotFound when there is no such record.
+func (s *Store) EntryOf(ctx context.Context, id string) (*Entry, error) {
+	for range 8 {
+		h, err := s.Head(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		v, closer, err := s.db.Get(entryKey(h.Seq))
+		if errors.Is(err, pebble.ErrNotFound) {
+			continue // rewritten since the head was read: read it again
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store.EntryOf %q: %w", id, err)
+		}
+		val := append([]byte(nil), v...)
+		closer.Close()
+		e := new(Entry)
+		if err := decodeEntry(e, h.Seq, val); err != nil {
+			return nil, fmt.Errorf("store.EntryOf %q: %w", id, err)
+		}
+		return e, nil
+	}
+	return nil, fmt.Errorf("store.EntryOf %q: the record keeps changing", id)
 }

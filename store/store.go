@@ -57,7 +57,11 @@ type Derived struct {
 	// automatic). Ancestor sets ("a" for "a:b") are indexed automatically.
 	Sets []string
 	// Renditions maps a format name to bytes a reader serves without
-	// decoding the record (a provider's oai_dc XML).
+	// decoding the record (a provider's oai_dc XML). They are part of the
+	// content hash, except those whose name starts with "~": volatile
+	// renditions made from what the hash deliberately ignores (harvest
+	// dates, source datestamps), so that re-harvesting unchanged content
+	// leaves the record, and its old volatile renditions, unchanged.
 	Renditions map[string][]byte
 }
 
@@ -82,6 +86,17 @@ type Store struct {
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced after each commit
+
+	// horizon guards what Horizon promises: inflight is set, with a lower
+	// bound of its datestamp, while a batch is assigned datestamps and
+	// until it is visible; floor is the highest datestamp Horizon returned,
+	// below which no later batch is stamped.
+	horizon struct {
+		sync.Mutex
+		inflight   bool
+		inflightTS int64
+		floor      int64
+	}
 
 	stats struct {
 		added, updated, unchanged, deleted atomic.Uint64

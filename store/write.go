@@ -203,6 +203,9 @@ func writeOriginals(h hash.Hash, originals []Original, rs []rendition) {
 		h.Write(o.XML)
 	}
 	for _, r := range rs {
+		if strings.HasPrefix(r.name, "~") {
+			continue // volatile: see Derived.Renditions
+		}
 		h.Write([]byte{1})
 		h.Write([]byte(r.name))
 		h.Write([]byte{1})
@@ -410,10 +413,18 @@ func (c *committer) run(reqs []*commitRequest) {
 	}
 	startSeq, startTS, startTKey := c.seq, c.ts, c.tKey
 	restore := func() { c.seq, c.ts, c.tKey = startSeq, startTS, startTKey }
+	s.horizon.Lock()
 	now := s.cfg.Clock().UTC().Unix()
-	if now > c.ts {
-		c.ts = now
-	}
+	c.ts = max(c.ts, now, s.horizon.floor)
+	s.horizon.inflight, s.horizon.inflightTS = true, c.ts
+	s.horizon.Unlock()
+	defer func() {
+		// After visible.Store: a Horizon that sees no batch in flight sees
+		// this batch's seqs.
+		s.horizon.Lock()
+		s.horizon.inflight = false
+		s.horizon.Unlock()
+	}()
 	var applied []*commitRequest
 	var stats [5]uint64
 	for _, req := range reqs {
