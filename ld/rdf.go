@@ -1,0 +1,241 @@
+package ld
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/knakk/rdf"
+)
+
+// Prefixes are the namespace prefixes Turtle and RDF/XML output use.
+var Prefixes = []struct{ Prefix, Namespace string }{
+	{"rdf", RDFNS},
+	{"schema", SchemaNS},
+	{"dcterms", DCTermsNS},
+	{"prov", ProvNS},
+	{"xsd", XSDNS},
+}
+
+// KnakkTriples converts the graph to knakk/rdf triples.
+func (g *Graph) KnakkTriples() ([]rdf.Triple, error) {
+	out := make([]rdf.Triple, 0, len(g.Triples))
+	for _, t := range g.Triples {
+		s, err := knakkTerm(t.S)
+		if err != nil {
+			return nil, err
+		}
+		p, err := knakkTerm(t.P)
+		if err != nil {
+			return nil, err
+		}
+		o, err := knakkTerm(t.O)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rdf.Triple{Subj: s.(rdf.Subject), Pred: p.(rdf.Predicate), Obj: o.(rdf.Object)})
+	}
+	return out, nil
+}
+
+func knakkTerm(t Term) (rdf.Term, error) {
+	switch t.Kind {
+	case IRITerm:
+		iri, err := rdf.NewIRI(t.Value)
+		if err != nil {
+			return nil, fmt.Errorf("ld: IRI %q: %w", t.Value, err)
+		}
+		return iri, nil
+	case BlankTerm:
+		b, err := rdf.NewBlank(t.Value)
+		if err != nil {
+			return nil, fmt.Errorf("ld: blank node %q: %w", t.Value, err)
+		}
+		return b, nil
+	}
+	switch {
+	case t.Lang != "":
+		l, err := rdf.NewLangLiteral(t.Value, t.Lang)
+		if err != nil {
+			// knakk/rdf's constructor takes one subtag only ("en-gb", not
+			// "zh-hant-tw"); its parser takes any, so parse the literal.
+			return langLiteral(t.Value, t.Lang)
+		}
+		return l, nil
+	case t.Datatype == xsdString || t.Datatype == "":
+		return rdf.NewLiteral(t.Value)
+	}
+	dt, err := rdf.NewIRI(t.Datatype)
+	if err != nil {
+		return nil, fmt.Errorf("ld: datatype %q: %w", t.Datatype, err)
+	}
+	return rdf.NewTypedLiteral(t.Value, dt), nil
+}
+
+func langLiteral(v, lang string) (rdf.Term, error) {
+	var b strings.Builder
+	b.WriteString("<x:s> <x:p> ")
+	b.WriteString(ntLiteral(v))
+	b.WriteString("@")
+	b.WriteString(lang)
+	b.WriteString(" .\n")
+	t, err := rdf.NewTripleDecoder(strings.NewReader(b.String()), rdf.NTriples).Decode()
+	if err != nil {
+		return nil, fmt.Errorf("ld: literal with language %q: %w", lang, err)
+	}
+	return t.Obj, nil
+}
+
+// ntLiteral quotes a string as N-Triples does.
+func ntLiteral(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// NTriples writes the graph as N-Triples (knakk/rdf's encoder).
+func (g *Graph) NTriples() ([]byte, error) {
+	ts, err := g.KnakkTriples()
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(ts) * 120)
+	enc := rdf.NewTripleEncoder(&buf, rdf.NTriples)
+	for _, t := range ts {
+		if err := enc.Encode(t); err != nil {
+			return nil, fmt.Errorf("ld: N-Triples %s: %w", g.Root, err)
+		}
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("ld: N-Triples %s: %w", g.Root, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Turtle writes the graph as Turtle (knakk/rdf's encoder), with the
+// Prefixes. knakk/rdf writes a prefixed name for every IRI in a known
+// namespace without escaping its local part, and the lexical form of a
+// literal typed in a known namespace unescaped; a namespace is used only
+// when every such name and literal in this graph is safe to write that way.
+func (g *Graph) Turtle() ([]byte, error) {
+	ts, err := g.KnakkTriples()
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(ts) * 80)
+	enc := rdf.NewTripleEncoder(&buf, rdf.Turtle)
+	enc.GenerateNamespaces = false
+	for _, p := range Prefixes {
+		if g.prefixSafe(p.Namespace) {
+			enc.Namespaces[p.Namespace] = p.Prefix
+		}
+	}
+	for _, t := range ts {
+		if err := enc.Encode(t); err != nil {
+			return nil, fmt.Errorf("ld: Turtle %s: %w", g.Root, err)
+		}
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("ld: Turtle %s: %w", g.Root, err)
+	}
+	buf.WriteByte('\n')
+	return hoistPrefixes(buf.Bytes()), nil
+}
+
+// hoistPrefixes moves the @prefix directives knakk/rdf writes where a
+// namespace is first used to the top. knakk/rdf ends the statement before
+// each one, and escapes line breaks in literals, so every line that starts
+// with "@prefix" is a directive and the statements stay whole.
+func hoistPrefixes(ttl []byte) []byte {
+	var prefixes, body []byte
+	for len(ttl) > 0 {
+		line := ttl
+		if i := bytes.IndexByte(ttl, '\n'); i >= 0 {
+			line = ttl[:i+1]
+		}
+		ttl = ttl[len(line):]
+		if bytes.HasPrefix(line, []byte("@prefix ")) {
+			prefixes = append(prefixes, line...)
+		} else {
+			body = append(body, line...)
+		}
+	}
+	if len(prefixes) > 0 {
+		prefixes = append(prefixes, '\n')
+	}
+	return append(prefixes, body...)
+}
+
+// prefixSafe reports whether every IRI of the graph that knakk/rdf would
+// write as a prefixed name in ns has a local part Turtle reads back as it
+// is, and every literal typed in ns a lexical form that needs no escape.
+func (g *Graph) prefixSafe(ns string) bool {
+	check := func(t Term) bool {
+		switch t.Kind {
+		case IRITerm:
+			if t.Value == rdfType {
+				return true
+			}
+			prefix, local := splitIRI(t.Value)
+			return prefix != ns || safeLocal(local)
+		case LiteralTerm:
+			if t.Lang != "" || t.Datatype == xsdString {
+				return true
+			}
+			prefix, local := splitIRI(t.Datatype)
+			if prefix != ns {
+				return true
+			}
+			return safeLocal(local) && !strings.ContainsAny(t.Value, "\"\\\n\r")
+		}
+		return true
+	}
+	for _, t := range g.Triples {
+		if !check(t.S) || !check(t.P) || !check(t.O) {
+			return false
+		}
+	}
+	return true
+}
+
+// splitIRI splits as knakk/rdf's IRI.Split does: after the last '/' or '#'.
+func splitIRI(s string) (prefix, local string) {
+	i := strings.LastIndexAny(s, "/#")
+	if i < 0 {
+		return "", s
+	}
+	return s[:i+1], s[i+1:]
+}
+
+// safeLocal: a PN_LOCAL of ASCII letters, digits, '_' and inner '-',
+// starting with a letter or '_' (which every Turtle parser reads), or empty.
+func safeLocal(l string) bool {
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_':
+		case c >= '0' && c <= '9' && i > 0:
+		case c == '-' && i > 0 && i < len(l)-1:
+		default:
+			return false
+		}
+	}
+	return true
+}
