@@ -38,13 +38,14 @@ type Triple struct{ S, P, O Term }
 // Graph is the RDF graph of one record: the triples, sorted so that every
 // serialisation of the same graph is byte for byte the same (the record's
 // own triples first, rdf:type first within a subject). Blank node labels
-// are b0, b1, ... in order of first use from the record down.
+// are b0, b1, ... in document order.
 type Graph struct {
 	// Root is the IRI of the record the graph describes.
 	Root    string
 	Triples []Triple
 
-	iris *iriCache // while building
+	iris *iriCache        // while building
+	seen map[string]uint8 // while building: IRIs of this graph checked
 }
 
 const (
@@ -89,13 +90,63 @@ func (p *processor) graph(doc map[string]any) (*Graph, error) {
 		return nil, fmt.Errorf("ld: node map %v: %w", doc["@id"], err)
 	}
 	root, _ := doc["@id"].(string)
-	g := &Graph{Root: root, iris: &p.iris}
+	g := &Graph{Root: root, iris: &p.iris, seen: map[string]uint8{}}
 	if err := g.addNodeMap(nodeMap["@default"].(map[string]any), issuer); err != nil {
 		return nil, fmt.Errorf("ld: to RDF %v: %w", doc["@id"], err)
 	}
-	g.normalize()
-	g.iris = nil
+	// json-gold labels blank nodes in the order its node map generation
+	// meets them, which follows the document (keys in sorted order), so
+	// the labels are already deterministic: one sort suffices.
+	g.sortLabelled()
+	g.iris, g.seen = nil, nil
 	return g, nil
+}
+
+// sortLabelled sorts the triples as normalize does, comparing blank nodes
+// by their labels (b2 before b10).
+func (g *Graph) sortLabelled() {
+	cmpTerm := func(a, b Term) int {
+		if c := cmp.Compare(a.Kind, b.Kind); c != 0 {
+			return c
+		}
+		switch a.Kind {
+		case BlankTerm:
+			return cmpLabel(a.Value, b.Value)
+		case LiteralTerm:
+			if c := cmp.Compare(a.Value, b.Value); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(a.Datatype, b.Datatype); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.Lang, b.Lang)
+		}
+		return cmp.Compare(a.Value, b.Value)
+	}
+	slices.SortFunc(g.Triples, func(a, b Triple) int {
+		ar, br := a.S.Kind == IRITerm && a.S.Value == g.Root, b.S.Kind == IRITerm && b.S.Value == g.Root
+		if ar != br {
+			if ar {
+				return -1
+			}
+			return 1
+		}
+		if c := cmpTerm(a.S, b.S); c != 0 {
+			return c
+		}
+		if c := cmpPredicate(a.P.Value, b.P.Value); c != 0 {
+			return c
+		}
+		return cmpTerm(a.O, b.O)
+	})
+	g.Triples = slices.Compact(g.Triples)
+}
+
+func cmpLabel(a, b string) int {
+	if c := cmp.Compare(len(a), len(b)); c != 0 {
+		return c
+	}
+	return cmp.Compare(a, b)
 }
 
 // addNodeMap is json-gold's RDFDataset.GraphToRDF (JSON-LD 1.1 API,
@@ -107,6 +158,15 @@ func (p *processor) graph(doc map[string]any) (*Graph, error) {
 // regular expression otherwise), and a test checks that the two
 // conversions give the same graphs.
 func (g *Graph) addNodeMap(graph map[string]any, issuer *jsonld.IdentifierIssuer) error {
+	n := 0
+	for _, nv := range graph {
+		for _, vals := range nv.(map[string]any) {
+			if vs, ok := vals.([]any); ok {
+				n += len(vs)
+			}
+		}
+	}
+	g.Triples = slices.Grow(g.Triples, n)
 	for id, nv := range graph {
 		var subject Term
 		switch {
@@ -263,14 +323,20 @@ func (g *Graph) valid(t Term) bool {
 	return true
 }
 
-func (g *Graph) validIRI(s string) bool { return g.iris.check(s)&iriValid != 0 }
+func (g *Graph) validIRI(s string) bool { return g.check(s)&iriValid != 0 }
 
-func (g *Graph) absolute(s string) bool { return g.iris.check(s)&iriAbsolute != 0 }
+func (g *Graph) absolute(s string) bool { return g.check(s)&iriAbsolute != 0 }
 
-const (
-	iriAbsolute = 1 << iota
-	iriValid
-)
+// check remembers IRIs per graph too: the record's own IRI is the subject
+// of most statements, and too new for the shared cache.
+func (g *Graph) check(s string) uint8 {
+	if b, ok := g.seen[s]; ok {
+		return b
+	}
+	b := g.iris.check(s)
+	g.seen[s] = b
+	return b
+}
 
 // iriCache remembers what absoluteIRI and validIRI say of IRIs. A record's
 // graph repeats the vocabulary's IRIs in every statement, and every
@@ -287,13 +353,7 @@ func (c *iriCache) check(s string) uint8 {
 	if v, ok := c.m.Load(s); ok {
 		return v.(uint8)
 	}
-	var bits uint8
-	if absoluteIRI(s) {
-		bits |= iriAbsolute
-	}
-	if validIRI(s) {
-		bits |= iriValid
-	}
+	bits := iriBits(s)
 	if c.n.Load() < maxIRICache {
 		if _, loaded := c.m.LoadOrStore(s, bits); !loaded {
 			c.n.Add(1)

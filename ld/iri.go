@@ -65,6 +65,24 @@ func absoluteIRI(s string) bool {
 	return err == nil && u.IsAbs()
 }
 
+const (
+	iriAbsolute = 1 << iota
+	iriValid
+)
+
+// iriBits answers absoluteIRI and validIRI with one parse.
+func iriBits(s string) uint8 {
+	u, err := url.Parse(s)
+	var bits uint8
+	if err == nil && u.IsAbs() {
+		bits |= iriAbsolute
+	}
+	if !strings.HasPrefix(s, "http://") && !strings.HasPrefix(s, "https://") || isParsedURL(s, u, err) {
+		bits |= iriValid
+	}
+	return bits
+}
+
 // validIRI is json-gold's validIRI: http and https IRIs must pass the
 // govalidator URL check (jsonld.IsURL), or RDF processors that use it drop
 // the statement.
@@ -84,6 +102,12 @@ func validIRI(s string) bool {
 // scheme://host[:port] is remembered: records name few hosts, many times.
 // A test and FuzzIsURL check that isURL and jsonld.IsURL agree.
 func isURL(s string) bool {
+	u, err := url.Parse(s)
+	return isParsedURL(s, u, err)
+}
+
+// isParsedURL is isURL given url.Parse(s).
+func isParsedURL(s string, u *url.URL, err error) bool {
 	if s == "" || len(s) <= 3 || strings.HasPrefix(s, ".") || utf8.RuneCountInString(s) >= 2083 {
 		return false
 	}
@@ -99,7 +123,6 @@ func isURL(s string) bool {
 	if strings.Contains(authority, "@") || strings.ContainsAny(path, " \t\n\f\r") {
 		return jsonld.IsURL(s)
 	}
-	u, err := url.Parse(s)
 	if err != nil || strings.HasPrefix(u.Host, ".") || u.Host == "" && u.Path != "" && !strings.Contains(u.Path, ".") {
 		return false
 	}

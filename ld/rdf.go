@@ -142,8 +142,9 @@ func (g *Graph) Turtle() ([]byte, error) {
 	buf.Grow(len(ts) * 80)
 	enc := rdf.NewTripleEncoder(&buf, rdf.Turtle)
 	enc.GenerateNamespaces = false
+	unsafe := g.unsafeNamespaces()
 	for _, p := range Prefixes {
-		if g.prefixSafe(p.Namespace) {
+		if !unsafe[p.Namespace] {
 			enc.Namespaces[p.Namespace] = p.Prefix
 		}
 	}
@@ -164,55 +165,72 @@ func (g *Graph) Turtle() ([]byte, error) {
 // each one, and escapes line breaks in literals, so every line that starts
 // with "@prefix" is a directive and the statements stay whole.
 func hoistPrefixes(ttl []byte) []byte {
-	var prefixes, body []byte
-	for len(ttl) > 0 {
-		line := ttl
-		if i := bytes.IndexByte(ttl, '\n'); i >= 0 {
-			line = ttl[:i+1]
+	out := make([]byte, 0, len(ttl)+1)
+	rest := ttl
+	for len(rest) > 0 {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line = rest[:i+1]
 		}
-		ttl = ttl[len(line):]
+		rest = rest[len(line):]
 		if bytes.HasPrefix(line, []byte("@prefix ")) {
-			prefixes = append(prefixes, line...)
-		} else {
-			body = append(body, line...)
+			out = append(out, line...)
 		}
 	}
-	if len(prefixes) > 0 {
-		prefixes = append(prefixes, '\n')
+	if len(out) == 0 {
+		return ttl
 	}
-	return append(prefixes, body...)
+	out = append(out, '\n')
+	rest = ttl
+	for len(rest) > 0 {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line = rest[:i+1]
+		}
+		rest = rest[len(line):]
+		if !bytes.HasPrefix(line, []byte("@prefix ")) {
+			out = append(out, line...)
+		}
+	}
+	return out
 }
 
-// prefixSafe reports whether every IRI of the graph that knakk/rdf would
-// write as a prefixed name in ns has a local part Turtle reads back as it
-// is, and every literal typed in ns a lexical form that needs no escape.
-func (g *Graph) prefixSafe(ns string) bool {
-	check := func(t Term) bool {
+// unsafeNamespaces returns the namespaces in which the graph has an IRI
+// whose local part Turtle cannot read back from a prefixed name as
+// knakk/rdf writes it, or a typed literal whose lexical form needs an
+// escape: knakk/rdf must not use a prefix for those.
+func (g *Graph) unsafeNamespaces() map[string]bool {
+	var unsafe map[string]bool
+	mark := func(ns string) {
+		if unsafe == nil {
+			unsafe = map[string]bool{}
+		}
+		unsafe[ns] = true
+	}
+	check := func(t Term) {
 		switch t.Kind {
 		case IRITerm:
 			if t.Value == rdfType {
-				return true
+				return
 			}
-			prefix, local := splitIRI(t.Value)
-			return prefix != ns || safeLocal(local)
+			if ns, local := splitIRI(t.Value); !safeLocal(local) {
+				mark(ns)
+			}
 		case LiteralTerm:
 			if t.Lang != "" || t.Datatype == xsdString {
-				return true
+				return
 			}
-			prefix, local := splitIRI(t.Datatype)
-			if prefix != ns {
-				return true
+			if ns, local := splitIRI(t.Datatype); !safeLocal(local) || strings.ContainsAny(t.Value, "\"\\\n\r") {
+				mark(ns)
 			}
-			return safeLocal(local) && !strings.ContainsAny(t.Value, "\"\\\n\r")
 		}
-		return true
 	}
 	for _, t := range g.Triples {
-		if !check(t.S) || !check(t.P) || !check(t.O) {
-			return false
-		}
+		check(t.S)
+		check(t.P)
+		check(t.O)
 	}
-	return true
+	return unsafe
 }
 
 // splitIRI splits as knakk/rdf's IRI.Split does: after the last '/' or '#'.

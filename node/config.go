@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/colligo/colligo/ld"
 )
 
 // Secret is a string that never reaches a log or a config dump.
@@ -68,6 +70,8 @@ type Config struct {
 	MaxRecordBytes int64 `toml:"max_record_bytes"`
 	// ShutdownTimeout bounds the graceful shutdown. Default 10s.
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+	// LD configures the linked-data pages and Signposting ([ld]).
+	LD ld.Config `toml:"ld"`
 }
 
 // Duration is a time.Duration written as "10s" in the config file.
@@ -98,6 +102,7 @@ func DefaultConfig() Config {
 		CacheSizeMiB:    256,
 		MaxRecordBytes:  4 << 20,
 		ShutdownTimeout: Duration{10 * time.Second},
+		LD:              ld.DefaultConfig(),
 	}
 }
 
@@ -225,6 +230,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout.Duration <= 0 {
 		return &ConfigError{"shutdown_timeout", c.ShutdownTimeout.String(), "must be positive"}
+	}
+	if err := c.LD.Validate(); err != nil {
+		return err
 	}
 	return nil
 }

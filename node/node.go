@@ -117,6 +117,10 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	n.reg.MustRegister(storeCollector{st})
 	n.router = n.routes()
+	if err := n.initLD(o.logger); err != nil {
+		st.Close()
+		return nil, err
+	}
 	return n, nil
 }
 
