@@ -7,11 +7,10 @@ import (
 
 // rendition is a rendered representation of one record version.
 type rendition struct {
-	key    string // record id + "\x00" + format name
-	etag   string // the version: a hit needs the same
-	body   []byte
-	link   string // the Link header field value
-	status int
+	key  string // record id + "\x00" + format name
+	etag string // the version: a hit needs the same
+	body []byte
+	link string // the Level 1 Link header field value
 }
 
 func (r *rendition) size() int64 { return int64(len(r.body)+len(r.link)+len(r.key)+len(r.etag)) + 96 }

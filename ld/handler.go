@@ -165,12 +165,11 @@ func (p *Publisher) rendition(r *http.Request, id string, head store.Head, forma
 	if err != nil {
 		return nil, err
 	}
-	body, err := p.Render(rec, format)
+	body, level1, err := p.render(rec, format)
 	if err != nil {
 		return nil, err
 	}
-	links, _ := p.Level1(rec)
-	rend := &rendition{key: key, etag: p.etag(h, format), body: body, link: linkheader.Format(links), status: http.StatusOK}
+	rend := &rendition{key: key, etag: p.etag(h, format), body: body, link: level1}
 	p.cache.put(rend)
 	return rend, nil
 }

@@ -207,18 +207,36 @@ func (p *Publisher) JSONLD(r *store.Record) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// Render renders a record in a format (a Formats name). The landing page
-// of a deleted record is its tombstone.
+// Render renders a record in a format (a Formats name, "linkset" or
+// "linkset.json"). The landing page of a deleted record is its tombstone.
 func (p *Publisher) Render(r *store.Record, format string) ([]byte, error) {
+	body, _, err := p.render(r, format)
+	return body, err
+}
+
+// render renders a record in a format and returns the Level 1 Link header
+// field value too.
+func (p *Publisher) render(r *store.Record, format string) (body []byte, level1 string, err error) {
 	start := time.Now()
-	defer func() {
-		p.renders.WithLabelValues(format).Inc()
-		p.seconds.WithLabelValues(format).Observe(time.Since(start).Seconds())
-	}()
+	sp := p.Signposts(r)
+	var links []linkheader.Link
+	if r.Deleted {
+		links = []linkheader.Link{sp.CiteAs}
+		level1 = sp.CiteAs.String()
+	} else {
+		links, level1, _ = sp.level1(p.cfg.MaxAuthors, p.cfg.MaxItems, p.cfg.MaxLinkHeaderBytes)
+	}
+	body, err = p.renderBody(r, format, sp, links)
+	p.renders.WithLabelValues(format).Inc()
+	p.seconds.WithLabelValues(format).Observe(time.Since(start).Seconds())
+	return body, level1, err
+}
+
+func (p *Publisher) renderBody(r *store.Record, format string, sp *Signposts, links []linkheader.Link) ([]byte, error) {
 	landing := p.RecordURL(r.ID)
 	switch format {
 	case "html":
-		return p.landingPage(r)
+		return p.landingPage(r, sp, links)
 	case "jsonld":
 		return p.JSONLD(r)
 	case "ttl", "nt", "rdf":
@@ -242,9 +260,9 @@ func (p *Publisher) Render(r *store.Record, format string) ([]byte, error) {
 	case "csl":
 		return CSL(r, citeAs(r, landing, p.harvested(r))), nil
 	case "linkset":
-		return p.Signposts(r).LinksetText(), nil
+		return sp.LinksetText(), nil
 	case "linkset.json":
-		return p.Signposts(r).LinksetJSON(), nil
+		return sp.LinksetJSON(), nil
 	}
 	return nil, fmt.Errorf("ld: no format %q", format)
 }

@@ -253,3 +253,24 @@ func TestTurtlePrefixesOnlyWhenSafe(t *testing.T) {
 		t.Errorf("Turtle does not read back")
 	}
 }
+
+// TestLandingPageEscapes: text from records cannot open elements or
+// links to anything but http(s) URLs.
+func TestLandingPageEscapes(t *testing.T) {
+	p := testPublisher(t, testBase, DefaultConfig())
+	r := nastyRecord()
+	r.Metadata.Subjects = append(r.Metadata.Subjects, store.Subject{Value: "click", URI: "javascript:alert(1)"})
+	r.Metadata.Relations = []store.Relation{{Type: "IsPartOf", Value: "javascript:alert(2)"}}
+	page, err := p.Render(r, "html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"<script>alert", "<tags>", `href="javascript:`, "</script><script>"} {
+		if bytes.Contains(page, []byte(bad)) {
+			t.Errorf("landing page contains %q", bad)
+		}
+	}
+	if n := bytes.Count(page, []byte("<script")); n != 1 {
+		t.Errorf("%d script elements, want the JSON-LD one", n)
+	}
+}

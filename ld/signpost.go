@@ -47,43 +47,63 @@ type Signposts struct {
 // past maxBytes. Links left out are in the linkset, which the linkset links
 // (always there) point to. truncated tells whether any were left out.
 func (s *Signposts) Level1(maxAuthors, maxItems, maxBytes int) (links []linkheader.Link, truncated bool) {
-	size := 0
-	add := func(ls ...linkheader.Link) {
-		for _, l := range ls {
-			size += len(l.String()) + 2
-		}
+	links, _, truncated = s.level1(maxAuthors, maxItems, maxBytes)
+	return links, truncated
+}
+
+// level1 is Level1 with the Link header field value.
+func (s *Signposts) level1(maxAuthors, maxItems, maxBytes int) (links []linkheader.Link, header string, truncated bool) {
+	type written struct {
+		l linkheader.Link
+		s string
 	}
-	add(s.CiteAs)
-	add(s.Types...)
-	add(s.DescribedBy...)
-	add(s.License...)
-	add(s.Linksets...)
-	fit := func(ls []linkheader.Link, max int) []linkheader.Link {
-		n := 0
-		for n < len(ls) && n < max {
-			l := len(ls[n].String()) + 2
-			if size+l > maxBytes {
+	write := func(ls []linkheader.Link) []written {
+		out := make([]written, len(ls))
+		for i, l := range ls {
+			out[i] = written{l, l.String()}
+		}
+		return out
+	}
+	size := 0
+	fixed := func(ws []written) []written {
+		for _, w := range ws {
+			size += len(w.s) + 2
+		}
+		return ws
+	}
+	cite, types, described, license, linksets := fixed(write([]linkheader.Link{s.CiteAs})), fixed(write(s.Types)), fixed(write(s.DescribedBy)), fixed(write(s.License)), fixed(write(s.Linksets))
+	fit := func(ls []linkheader.Link, max int) []written {
+		var out []written
+		for _, l := range ls {
+			if len(out) == max {
 				break
 			}
-			size += l
-			n++
+			str := l.String()
+			if size+len(str)+2 > maxBytes {
+				break
+			}
+			size += len(str) + 2
+			out = append(out, written{l, str})
 		}
-		if n < len(ls) {
+		if len(out) < len(ls) {
 			truncated = true
 		}
-		return ls[:n]
+		return out
 	}
 	authors := fit(s.Authors, maxAuthors)
 	items := fit(s.Items, maxItems)
-	links = make([]linkheader.Link, 0, 1+len(s.Types)+len(authors)+len(s.DescribedBy)+len(s.License)+len(items)+len(s.Linksets))
-	links = append(links, s.CiteAs)
-	links = append(links, s.Types...)
-	links = append(links, authors...)
-	links = append(links, s.DescribedBy...)
-	links = append(links, s.License...)
-	links = append(links, items...)
-	links = append(links, s.Linksets...)
-	return links, truncated
+	var b strings.Builder
+	b.Grow(size)
+	for _, group := range [][]written{cite, types, authors, described, license, items, linksets} {
+		for _, w := range group {
+			if len(links) > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(w.s)
+			links = append(links, w.l)
+		}
+	}
+	return links, b.String(), truncated
 }
 
 // Linkset returns every link of the record with its anchor: the landing

@@ -431,6 +431,11 @@ func URI(iri string) string {
 	return b.String()
 }
 
-func uriEscape(c byte) bool {
-	return c <= ' ' || c >= 0x7f || strings.IndexByte("<>\"{}|\\^`", c) >= 0
-}
+func uriEscape(c byte) bool { return uriEscapes[c] }
+
+var uriEscapes = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c <= ' ' || c >= 0x7f || strings.IndexByte("<>\"{}|\\^`", byte(c)) >= 0
+	}
+	return t
+}()
