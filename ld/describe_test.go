@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -271,5 +272,28 @@ func TestHarvestedProvenanceAndSameAs(t *testing.T) {
 	own.Provenance, own.Origin = nil, "node.example"
 	if got := p.Signposts(own).CiteAs.Target; got != testBase+"/records/uni-b-4711" {
 		t.Errorf("cite-as of an own record without DOI = %s, want the landing page", got)
+	}
+}
+
+// TestExpandMatchesJSONGold: our expansion of descriptions gives what
+// json-gold's Expand gives.
+func TestExpandMatchesJSONGold(t *testing.T) {
+	p := testPublisher(t, testBase, DefaultConfig())
+	recs := append(generated(20), richRecord(), harvestedRecord(), nastyRecord(), unnormalizedRecord(), wideRecord(3))
+	for _, r := range recs {
+		doc := p.Describe(r)
+		ours, err := p.proc.expandNode(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		theirs, err := jsonld.NewJsonLdApi().Expand(p.proc.ctx, "", doc, p.proc.opts, false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(ours, theirs) {
+			a, _ := json.MarshalIndent(ours, "", " ")
+			b, _ := json.MarshalIndent(theirs, "", " ")
+			t.Errorf("%s: expansions differ\nours:\n%s\njson-gold:\n%s", r.ID, a, b)
+		}
 	}
 }

@@ -75,24 +75,29 @@ func newProcessor(loader *Loader, contextURL string) (*processor, error) {
 }
 
 // graph turns a description (a node object without "@context") into its
-// RDF graph: json-gold expansion against the parsed context and json-gold's
-// node map generation, then the last step of the JSON-LD to RDF algorithm
-// (toTriples). See toTriples for why that step is ours.
+// RDF graph: expansion against the parsed context (expandNode, with
+// json-gold's term and value expansion), json-gold's node map generation,
+// then the last step of the JSON-LD to RDF algorithm (addNodeMap). See
+// expandNode and addNodeMap for why those steps are ours.
 func (p *processor) graph(doc map[string]any) (*Graph, error) {
-	api := jsonld.NewJsonLdApi()
-	expanded, err := api.Expand(p.ctx, "", doc, p.opts, false, nil)
+	expanded, err := p.expandNode(doc)
 	if err != nil {
 		return nil, fmt.Errorf("ld: expand %v: %w", doc["@id"], err)
 	}
+	root, _ := expanded["@id"].(string)
+	return p.graphOfExpanded([]any{expanded}, root)
+}
+
+// graphOfExpanded turns expanded JSON-LD into its RDF graph.
+func (p *processor) graphOfExpanded(expanded []any, root string) (*Graph, error) {
 	nodeMap := map[string]any{"@default": map[string]any{}}
 	issuer := jsonld.NewIdentifierIssuer("_:b")
-	if _, err := api.GenerateNodeMap(jsonld.Arrayify(expanded), nodeMap, "@default", issuer, "", "", nil); err != nil {
-		return nil, fmt.Errorf("ld: node map %v: %w", doc["@id"], err)
+	if _, err := jsonld.NewJsonLdApi().GenerateNodeMap(expanded, nodeMap, "@default", issuer, "", "", nil); err != nil {
+		return nil, fmt.Errorf("ld: node map %s: %w", root, err)
 	}
-	root, _ := doc["@id"].(string)
 	g := &Graph{Root: root, iris: &p.iris, seen: map[string]uint8{}}
 	if err := g.addNodeMap(nodeMap["@default"].(map[string]any), issuer); err != nil {
-		return nil, fmt.Errorf("ld: to RDF %v: %w", doc["@id"], err)
+		return nil, fmt.Errorf("ld: to RDF %s: %w", root, err)
 	}
 	// json-gold labels blank nodes in the order its node map generation
 	// meets them, which follows the document (keys in sorted order), so

@@ -165,7 +165,7 @@ func (p *Publisher) rendition(r *http.Request, id string, head store.Head, forma
 	if err != nil {
 		return nil, err
 	}
-	body, level1, err := p.render(rec, format)
+	body, level1, err := p.render(rec, format, true)
 	if err != nil {
 		return nil, err
 	}

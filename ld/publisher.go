@@ -210,20 +210,24 @@ func (p *Publisher) JSONLD(r *store.Record) ([]byte, error) {
 // Render renders a record in a format (a Formats name, "linkset" or
 // "linkset.json"). The landing page of a deleted record is its tombstone.
 func (p *Publisher) Render(r *store.Record, format string) ([]byte, error) {
-	body, _, err := p.render(r, format)
+	body, _, err := p.render(r, format, false)
 	return body, err
 }
 
-// render renders a record in a format and returns the Level 1 Link header
-// field value too.
-func (p *Publisher) render(r *store.Record, format string) (body []byte, level1 string, err error) {
+// render renders a record in a format and, when withLevel1 is set, returns
+// the Level 1 Link header field value too.
+func (p *Publisher) render(r *store.Record, format string, withLevel1 bool) (body []byte, level1 string, err error) {
 	start := time.Now()
-	sp := p.Signposts(r)
+	var sp *Signposts
 	var links []linkheader.Link
-	if r.Deleted {
+	switch {
+	case !withLevel1 && format != "html" && format != "linkset" && format != "linkset.json":
+	case r.Deleted:
+		sp = p.Signposts(r)
 		links = []linkheader.Link{sp.CiteAs}
 		level1 = sp.CiteAs.String()
-	} else {
+	default:
+		sp = p.Signposts(r)
 		links, level1, _ = sp.level1(p.cfg.MaxAuthors, p.cfg.MaxItems, p.cfg.MaxLinkHeaderBytes)
 	}
 	body, err = p.renderBody(r, format, sp, links)

@@ -128,7 +128,8 @@ func TestRDFFormatsIsomorphic(t *testing.T) {
 
 // TestGraphMatchesJSONGoldToRDF: our last step of JSON-LD to RDF gives the
 // graphs json-gold's own ToRDF gives, for our descriptions and for real
-// JSON-LD from other repositories.
+// JSON-LD from other repositories (TestExpandMatchesJSONGold covers the
+// expansion step).
 func TestGraphMatchesJSONGoldToRDF(t *testing.T) {
 	p := testPublisher(t, testBase, DefaultConfig())
 	var docs []map[string]any
@@ -144,7 +145,12 @@ func TestGraphMatchesJSONGoldToRDF(t *testing.T) {
 		docs = append(docs, doc)
 	}
 	for _, doc := range docs {
-		ours, err := p.proc.graph(doc)
+		expanded, err := jsonld.NewJsonLdApi().Expand(p.proc.ctx, "", doc, p.proc.opts, false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		root, _ := doc["@id"].(string)
+		ours, err := p.proc.graphOfExpanded(jsonld.Arrayify(expanded), root)
 		if err != nil {
 			t.Fatal(err)
 		}
