@@ -143,10 +143,10 @@ func TestLDConfig(t *testing.T) {
 	}
 }
 
-// benchN is the size of the landing-page benchmark's collection: 10,000
-// records by default, COLLIGO_BENCH_N to change it.
-func benchN() int {
-	if n, err := strconv.Atoi(os.Getenv("COLLIGO_BENCH_N")); err == nil && n > 0 {
+// ldBenchN is the size of the landing-page benchmark's collection: 10,000
+// records, the figure, or COLLIGO_LD_BENCH_N.
+func ldBenchN() int {
+	if n, err := strconv.Atoi(os.Getenv("COLLIGO_LD_BENCH_N")); err == nil && n > 0 {
 		return n
 	}
 	return 10_000
@@ -154,8 +154,8 @@ func benchN() int {
 
 // BenchmarkLandingPage: 16 concurrent clients in this process fetch
 // landing pages of random records over loopback HTTP from a node with
-// benchN records; reports requests/s (client included) and latency
-// percentiles. COLLIGO_LD_CACHE_MIB sets the render cache (default: the
+// ldBenchN records; reports requests/s (client included) and latency
+// percentiles. Each iteration is 16 × 500 requests. COLLIGO_LD_CACHE_MIB sets the render cache (default: the
 // node's default).
 func BenchmarkLandingPage(b *testing.B) {
 	cfg := DefaultConfig()
@@ -163,7 +163,7 @@ func BenchmarkLandingPage(b *testing.B) {
 		cfg.LD.CacheMiB = v
 	}
 	n := startNode(b, cfg)
-	total := benchN()
+	total := ldBenchN()
 	g := gen.New(42, gen.Institutions[0])
 	ids := make([]string, 0, total)
 	for from := 0; from < total; from += 1000 {
@@ -178,7 +178,7 @@ func BenchmarkLandingPage(b *testing.B) {
 		}
 	}
 	const clients = 16
-	const perRound = 200 // requests per client per iteration
+	const perRound = 500 // requests per client per iteration
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}, Timeout: 30 * time.Second}
 	defer client.CloseIdleConnections()
 	base := n.Config().BaseURL + "/records/"
