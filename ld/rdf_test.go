@@ -7,6 +7,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/knakk/rdf"
@@ -279,4 +280,40 @@ func TestLandingPageEscapes(t *testing.T) {
 	if n := bytes.Count(page, []byte("<script")); n != 1 {
 		t.Errorf("%d script elements, want the JSON-LD one", n)
 	}
+}
+
+// TestConcurrentRendering: one publisher renders from many goroutines (the
+// parsed context and the IRI caches are shared); run with -race.
+func TestConcurrentRendering(t *testing.T) {
+	p := testPublisher(t, testBase, DefaultConfig())
+	recs := generated(20)
+	want := map[string][]byte{}
+	for _, r := range recs {
+		b, err := p.Render(r, "ttl")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[r.ID] = b
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := range recs {
+				r := recs[(i+w)%len(recs)]
+				for _, f := range []string{"ttl", "rdf", "jsonld", "html"} {
+					b, err := p.Render(r, f)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if f == "ttl" && !bytes.Equal(b, want[r.ID]) {
+						t.Errorf("%s: Turtle differs when rendered concurrently", r.ID)
+					}
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
 }
