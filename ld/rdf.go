@@ -143,9 +143,26 @@ func (g *Graph) Turtle() ([]byte, error) {
 	enc := rdf.NewTripleEncoder(&buf, rdf.Turtle)
 	enc.GenerateNamespaces = false
 	unsafe := g.unsafeNamespaces()
+	used := g.namespaces()
 	for _, p := range Prefixes {
-		if !unsafe[p.Namespace] {
-			enc.Namespaces[p.Namespace] = p.Prefix
+		if unsafe[p.Namespace] {
+			continue
+		}
+		enc.Namespaces[p.Namespace] = p.Prefix
+		if p.Namespace == RDFNS || !used[p.Namespace] {
+			continue
+		}
+		// knakk/rdf writes a @prefix directive where a namespace is first
+		// used, ending the statement it is in; a priming statement per
+		// namespace makes it write them all first. hoistPrefixes drops
+		// the priming statements.
+		pred, err := rdf.NewIRI(p.Namespace + "x")
+		if err != nil {
+			return nil, err
+		}
+		prime := rdf.Triple{Subj: primeSubject, Pred: pred, Obj: primeObject}
+		if err := enc.Encode(prime); err != nil {
+			return nil, fmt.Errorf("ld: Turtle %s: %w", g.Root, err)
 		}
 	}
 	for _, t := range ts {
@@ -160,10 +177,49 @@ func (g *Graph) Turtle() ([]byte, error) {
 	return hoistPrefixes(buf.Bytes()), nil
 }
 
+// primeIRI is the subject of the priming statements; no record's graph has
+// it (it is not an IRI json-gold or our descriptions make).
+const primeIRI = "urn:colligo:turtle-prefix-priming"
+
+var (
+	primeSubject, _ = rdf.NewIRI(primeIRI)
+	primeObject, _  = rdf.NewLiteral("x")
+)
+
+// namespaces returns the namespaces (as knakk/rdf splits IRIs) of the
+// graph's IRIs and datatypes.
+func (g *Graph) namespaces() map[string]bool {
+	used := map[string]bool{}
+	add := func(t Term) {
+		switch t.Kind {
+		case IRITerm:
+			ns, _ := splitIRI(t.Value)
+			used[ns] = true
+		case LiteralTerm:
+			switch t.Datatype {
+			case xsdString, rdfLangString, XSDNS + "integer", XSDNS + "decimal", XSDNS + "boolean", XSDNS + "double":
+				// knakk/rdf writes these without their datatype IRI.
+			default:
+				ns, _ := splitIRI(t.Datatype)
+				used[ns] = true
+			}
+		}
+	}
+	for _, t := range g.Triples {
+		add(t.S)
+		add(t.P)
+		add(t.O)
+	}
+	return used
+}
+
 // hoistPrefixes moves the @prefix directives knakk/rdf writes where a
-// namespace is first used to the top. knakk/rdf ends the statement before
-// each one, and escapes line breaks in literals, so every line that starts
-// with "@prefix" is a directive and the statements stay whole.
+// namespace is first used to the top, and drops the priming statements.
+// knakk/rdf ends the statement before each directive, writes a statement
+// whose subject and predicate are new on one line, and escapes line breaks
+// in literals, so every line that starts with "@prefix" is a directive,
+// every line that starts with the priming subject a priming statement, and
+// the other statements stay whole.
 func hoistPrefixes(ttl []byte) []byte {
 	out := make([]byte, 0, len(ttl)+1)
 	rest := ttl
@@ -188,7 +244,7 @@ func hoistPrefixes(ttl []byte) []byte {
 			line = rest[:i+1]
 		}
 		rest = rest[len(line):]
-		if !bytes.HasPrefix(line, []byte("@prefix ")) {
+		if !bytes.HasPrefix(line, []byte("@prefix ")) && !bytes.HasPrefix(line, []byte("<"+primeIRI+">")) {
 			out = append(out, line...)
 		}
 	}
