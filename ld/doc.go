@@ -45,14 +45,20 @@
 // for schema.org in the context) expect; since our context defines each
 // term as schema.org does, both give the same graph, which a test checks.
 //
-// The RDF graph comes from json-gold: expansion against our context
-// (parsed once, not per record), json-gold's node map, then the JSON-LD to
-// RDF step, which we do ourselves (see Graph) because json-gold's runs a
-// large regular expression over every IRI of every statement and took 60%
-// of the time. Turtle and N-Triples are written by knakk/rdf, RDF/XML by
-// our encoder. Loader is a json-gold document loader that serves the
-// schema.org context (all its usual URLs) and ours from bytes in the
-// binary and refuses every other URL: nothing touches the network.
+// The RDF graph comes from json-gold's JSON-LD processing, done in three
+// steps: expansion against our context, parsed once by json-gold (the walk
+// over our known tree is ours, the term, IRI and value expansion is
+// json-gold's Context); json-gold's node map generation (flattening,
+// blank node labels); and the last step to RDF triples, ours, because
+// json-gold's runs a large regular expression over every IRI of every
+// statement. Tests check both our steps against json-gold's Expand and
+// ToRDF, and that every serialisation parses back (json-gold for JSON-LD,
+// knakk/rdf for the others) to a graph isomorphic to the source, by
+// URDNA2015 (Graph.Canonical, json-gold's Normalize). Turtle and N-Triples
+// are written by knakk/rdf, RDF/XML by our encoder. Loader is a json-gold
+// document loader that serves the schema.org context (all its usual URLs)
+// and ours from bytes in the binary and refuses every other URL: nothing
+// touches the network.
 //
 // # Signposting
 //
