@@ -15,6 +15,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/colligo/colligo/federation"
+	"github.com/colligo/colligo/ld"
 	"github.com/colligo/colligo/ld/vocab"
 	"github.com/colligo/colligo/oai"
 	"github.com/colligo/colligo/search"
@@ -83,6 +84,8 @@ type Config struct {
 	Search search.Config `toml:"search"`
 	// OAI is the OAI-PMH provider's [oai] table (see oai.Config).
 	OAI oai.Config `toml:"oai"`
+	// LD configures the linked-data pages and Signposting ([ld]).
+	LD ld.Config `toml:"ld"`
 }
 
 // Duration is a time.Duration written as "10s" in the config file.
@@ -117,6 +120,7 @@ func DefaultConfig() Config {
 		Federation:      federation.DefaultConfig(),
 		Search:          search.DefaultConfig(),
 		OAI:             oai.DefaultConfig(),
+		LD:              ld.DefaultConfig(),
 	}
 }
 
@@ -268,6 +272,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.Search.Validate(); err != nil {
+		return err
+	}
+	if err := c.LD.Validate(); err != nil {
 		return err
 	}
 	return c.validateOAI()

@@ -137,6 +137,11 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 		st.Close()
 		return nil, err
 	}
+	if err := n.initLD(o.logger); err != nil {
+		n.search.Close()
+		st.Close()
+		return nil, err
+	}
 	if err := n.newOAI(context.Background()); err != nil {
 		n.search.Close()
 		st.Close()
