@@ -405,13 +405,13 @@ func (r *run) fetchList(ctx context.Context, l *list, start listStart, day bool,
 				send(&pageWork{p: p, first: first, listFrom: listFrom, day: dayFallback, final: true})
 				return
 			case e.Code == "badResumptionToken" && req.token != "" && restarts < maxRestarts:
-				restart(fmt.Sprintf("the source rejected resumptionToken %q (%s)", req.token, e.Message))
+				restart(fmt.Sprintf("the source rejected resumptionToken %q (%v)", req.token, e))
 				continue
 			case e.Code == "badArgument" && req.token == "" && strings.Contains(req.args.Get("from"), "T") && !dayFallback:
 				// Identify promised seconds, the source takes days.
 				dayFallback = true
 				listFrom = formatFrom(listFrom, true)
-				r.warn(fmt.Sprintf("the source answered badArgument to a from with a time (%s); used day granularity", e.Message))
+				r.warn(fmt.Sprintf("the source answered a from with a time with %v; used day granularity", e))
 				req = l.request(r.src, listFrom)
 				continue
 			}
@@ -586,7 +586,9 @@ func (r *run) warn(msg string) {
 	if len(r.res.Warnings) < 50 {
 		r.res.Warnings = append(r.res.Warnings, msg)
 	}
-	r.h.log.Warn(msg, "source", r.src.ID, "endpoint", r.src.BaseURL)
+	// Reported in the result and the source's status; a log line each
+	// only when debugging.
+	r.h.log.Debug(msg, "source", r.src.ID, "endpoint", r.src.BaseURL)
 }
 
 func (r *run) warnOnce(key, msg string) {

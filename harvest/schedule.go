@@ -125,8 +125,8 @@ func (h *Harvester) scheduled(e *entry, src Source) {
 	if !ok || cur != e {
 		return // removed while it waited
 	}
-	if _, err := h.HarvestOnce(h.ctx, src, RunOptions{}); err != nil && !errors.Is(err, ErrRunning) {
-		// finished logged it and stored it in the status.
-		return
+	if _, err := h.HarvestOnce(h.ctx, src, RunOptions{}); err != nil && !errors.Is(err, ErrRunning) && h.ctx.Err() == nil {
+		// The status keeps it too.
+		h.log.Warn("harvest failed", "source", src.ID, "endpoint", src.BaseURL, "err", err)
 	}
 }

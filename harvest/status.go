@@ -142,14 +142,12 @@ func (h *Harvester) finished(src Source, res *Result, err error) {
 	if serr := h.st.SetState(ctx, stateStatus+src.ID, b); serr != nil {
 		h.log.Warn("could not store a harvest status", "source", src.ID, "err", serr)
 	}
-	if err != nil {
-		h.log.Warn("harvest failed", "source", src.ID, "endpoint", src.BaseURL, "records", res.Records, "err", err)
-		return
-	}
-	h.log.Info("harvest finished", "source", src.ID, "mode", res.Mode, "records", res.Records, "added", res.Added,
-		"updated", res.Updated, "unchanged", res.Unchanged, "deleted", res.Deleted, "rejected", res.Rejected,
-		"seconds", res.Seconds)
 	h.kick()
+	if err == nil {
+		h.log.Info("harvest finished", "source", src.ID, "mode", res.Mode, "records", res.Records, "added", res.Added,
+			"updated", res.Updated, "unchanged", res.Unchanged, "deleted", res.Deleted, "rejected", res.Rejected,
+			"warnings", len(res.Warnings), "seconds", res.Seconds)
+	}
 }
 
 // Sources returns the known sources with their status, sorted by id.
