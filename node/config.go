@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/colligo/colligo/harvest"
 )
 
 // Secret is a string that never reaches a log or a config dump.
@@ -68,6 +70,9 @@ type Config struct {
 	MaxRecordBytes int64 `toml:"max_record_bytes"`
 	// ShutdownTimeout bounds the graceful shutdown. Default 10s.
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+	// Harvest configures the OAI-PMH harvester and its sources
+	// ([harvest], [[harvest.sources]]); see harvest.Config.
+	Harvest harvest.Config `toml:"harvest"`
 }
 
 // Duration is a time.Duration written as "10s" in the config file.
@@ -98,6 +103,7 @@ func DefaultConfig() Config {
 		CacheSizeMiB:    256,
 		MaxRecordBytes:  4 << 20,
 		ShutdownTimeout: Duration{10 * time.Second},
+		Harvest:         harvest.DefaultConfig(),
 	}
 }
 
@@ -226,7 +232,7 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout.Duration <= 0 {
 		return &ConfigError{"shutdown_timeout", c.ShutdownTimeout.String(), "must be positive"}
 	}
-	return nil
+	return c.Harvest.Validate()
 }
 
 // Level returns the slog level of LogLevel.

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/colligo/colligo/harvest"
 	"github.com/colligo/colligo/oai/crosswalk"
 	"github.com/colligo/colligo/store"
 )
@@ -47,6 +48,8 @@ type Node struct {
 	log   *slog.Logger
 	store *store.Store
 	reg   *prometheus.Registry
+
+	harvester *harvest.Harvester
 
 	router *httprouter.Router
 	srv    *http.Server
@@ -117,6 +120,10 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	n.reg.MustRegister(storeCollector{st})
 	n.router = n.routes()
+	if err := n.initHarvest(o.logger); err != nil {
+		st.Close()
+		return nil, err
+	}
 	return n, nil
 }
 
@@ -177,6 +184,7 @@ func (n *Node) Start(ctx context.Context) error {
 	if err := n.writeNodeFile(); err != nil {
 		return err
 	}
+	n.harvester.Start()
 	n.mu.Lock()
 	n.ready = true
 	n.mu.Unlock()
@@ -219,6 +227,8 @@ func (n *Node) Close() error {
 		n.mu.Lock()
 		n.ready, n.closed = false, true
 		n.mu.Unlock()
+		// Harvests first: each stops after its commit in progress.
+		n.harvester.Close()
 		var first error
 		if n.srv != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout.Duration)

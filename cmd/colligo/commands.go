@@ -26,6 +26,8 @@ func commandList() []*command {
 		&command{name: "verify", summary: "check every index against the records", run: verifyCmd},
 		&command{name: "backup", summary: "write a consistent copy of the store to DIR (online)", args: "DIR", run: backupCmd},
 		&command{name: "restore", summary: "bring a backup back into an empty data directory", args: "DIR", run: restoreCmd},
+		&command{name: "harvest", summary: "harvest an OAI-PMH source now, in the foreground", args: "URL", flags: harvestFlags, run: harvestCmd},
+		&command{name: "sources", summary: "list harvest sources; sources add URL, sources remove ID", args: "[add URL | remove ID]", flags: sourcesFlags, run: sourcesCmd},
 		&command{name: "gen", summary: "write generated records (benchmarks, demos)", args: "", flags: genFlags, run: genCmd},
 		&command{name: "version", summary: "print the version", run: func(ctx context.Context, e *env) error {
 			fmt.Fprintln(e.stdout, "colligo", version())
