@@ -2,6 +2,7 @@ package harvest
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -13,7 +14,10 @@ import (
 	"time"
 
 	"github.com/colligo/colligo/oai/crosswalk"
+	"github.com/colligo/colligo/oai/oaixml"
+	"github.com/colligo/colligo/store"
 	"github.com/colligo/colligo/store/gen"
+	"github.com/colligo/colligo/store/ingest"
 )
 
 // benchN is the number of generated records benchmarks use: 100,000 by
@@ -178,4 +182,96 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkStages times the stages of the harvest pipeline per record, on
+// generated oai_dc: splitting a page, parsing a record with the Dublin
+// Core sink, preparing it for the store (normalise, derive the oai_dc
+// rendition, encode, hash), and committing prepared pages. It shows where
+// BenchmarkHarvest's time goes.
+func BenchmarkStages(b *testing.B) {
+	br := newBenchRepo(b, 500)
+	page := br.render("verb=ListRecords&metadataPrefix=oai_dc")
+	h := &Harvester{cfg: DefaultConfig()}
+	p, err := h.readPage(bytes.NewReader(page), "u")
+	if err != nil || len(p.records) != 500 {
+		b.Fatal(err)
+	}
+	perRecord := func(b *testing.B, records int) {
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(records)/1e3, "us/record")
+	}
+	b.Run("split", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := h.readPage(bytes.NewReader(page), "u"); err != nil {
+				b.Fatal(err)
+			}
+		}
+		perRecord(b, b.N*500)
+	})
+	recs := make([]*store.Record, 500)
+	b.Run("parse", func(b *testing.B) {
+		n := 0
+		for b.Loop() {
+			for i, c := range p.records {
+				var m store.Metadata
+				rec, err := oaixml.ParseRecord(c, crosswalk.DCSink(&m))
+				if err != nil {
+					b.Fatal(err)
+				}
+				recs[i] = &store.Record{ID: ingest.LocalID(rec.Header.Identifier), Origin: "bench", Metadata: m,
+					Provenance: []store.Provenance{{BaseURL: br.URL(), Identifier: rec.Header.Identifier, Datestamp: rec.Header.Datestamp, Altered: true}},
+					Originals:  []store.Original{{Prefix: "oai_dc", XML: rec.Metadata}}}
+				n++
+			}
+		}
+		perRecord(b, n)
+	})
+	st := openTestStore(b, b.TempDir())
+	defer st.Close()
+	var prepared []*store.Prepared
+	b.Run("prepare", func(b *testing.B) {
+		n := 0
+		for b.Loop() {
+			prepared = prepared[:0]
+			for _, r := range recs {
+				pr, err := st.Prepare(r)
+				if err != nil {
+					b.Fatal(err)
+				}
+				prepared = append(prepared, pr)
+				n++
+			}
+		}
+		perRecord(b, n)
+	})
+	b.Run("commit", func(b *testing.B) {
+		n := 0
+		for b.Loop() {
+			// Fresh ids each round, so every commit adds.
+			b.StopTimer()
+			batch := make([]*store.Prepared, len(recs))
+			for i, r := range recs {
+				c := *r
+				c.ID = fmt.Sprintf("%s-%d", r.ID, n+i)
+				pr, err := st.Prepare(&c)
+				if err != nil {
+					b.Fatal(err)
+				}
+				batch[i] = pr
+			}
+			b.StartTimer()
+			if _, err := st.Commit(ctx, batch, store.CommitOptions{}); err != nil {
+				b.Fatal(err)
+			}
+			n += len(batch)
+		}
+		perRecord(b, n)
+	})
+}
+
+// render returns the answer to a query.
+func (br *benchRepo) render(query string) []byte {
+	rec := httptest.NewRecorder()
+	br.serve(rec, httptest.NewRequest("GET", "/oai?"+query, nil))
+	return rec.Body.Bytes()
 }
