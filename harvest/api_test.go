@@ -294,3 +294,34 @@ enabled = false
 		t.Errorf("backoff: %v", err)
 	}
 }
+
+// While a harvest runs, the status shows its counts so far.
+func TestStatusWhileRunning(t *testing.T) {
+	rp := newTestRepo(t, 500)
+	release := make(chan struct{})
+	rp.fault = nthList([]int{3}, func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		rp.answer(w, r)
+	})
+	h, _, _ := newTestHarvester(t, testConfig())
+	src, err := h.AddSource(ctx, Source{ID: "slow", BaseURL: rp.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() {
+		_, err := h.HarvestOnce(ctx, src, RunOptions{})
+		done <- err
+	}()
+	waitFor(t, "the first pages", func() bool {
+		s, _ := h.Source("slow")
+		return s.Status.Running && s.Status.Added == 200
+	})
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := h.Source("slow"); s.Status.Running || s.Status.Added != 500 {
+		t.Errorf("status after the harvest %+v", s.Status)
+	}
+}

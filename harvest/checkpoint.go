@@ -33,8 +33,10 @@ type Checkpoint struct {
 	// ListFrom is the from argument of the running list ("" for a complete
 	// list): where the list starts again if the source rejects Token.
 	ListFrom string `json:"list_from,omitempty"`
-	// ListStarted is the responseDate of the running list's first page.
-	ListStarted string `json:"list_started,omitempty"`
+	// ListStarted is the responseDate of the running list's first page,
+	// ListStartedHere when it arrived by this node's clock.
+	ListStarted     string    `json:"list_started,omitempty"`
+	ListStartedHere time.Time `json:"list_started_here,omitzero"`
 	// MaxDatestamp is the latest datestamp seen in the running list.
 	MaxDatestamp string `json:"max_datestamp,omitempty"`
 	// Pages and Records count the running list so far.
@@ -55,9 +57,11 @@ func (cp *Checkpoint) matches(src Source, prefix string) bool {
 	return cp.BaseURL == src.BaseURL && cp.Prefix == prefix && cp.Set == src.Set
 }
 
-// startList records the first page of a (new or restarted) list.
-func (cp *Checkpoint) startList(from, responseDate string) {
+// startList records the first page of a (new or restarted) list, which
+// arrived at now.
+func (cp *Checkpoint) startList(from, responseDate string, now time.Time) {
 	cp.Token, cp.ListFrom, cp.ListStarted, cp.MaxDatestamp = "", from, responseDate, ""
+	cp.ListStartedHere = now.UTC().Truncate(time.Second)
 	cp.Pages, cp.Records = 0, 0
 }
 
@@ -71,12 +75,19 @@ func (cp *Checkpoint) startList(from, responseDate string) {
 // began has a datestamp at or after its first responseDate (the source's
 // own clock, so no skew with ours). from is inclusive (§3.3.1): records at
 // that second (or day, at day granularity) come again and are found
-// unchanged. Without a usable responseDate, the latest datestamp seen (not
-// later than now) is the fallback, and without that the list's own from.
+// unchanged. A responseDate later than this node's clock when the page
+// arrived means the source's clock is ahead (or writes local time as UTC);
+// trusting it could skip what was written in between, so this node's time
+// is taken instead, the earlier of the two. Without a usable
+// responseDate, the latest datestamp seen (not later than now) is the
+// fallback, and without that the list's own from.
 func (cp *Checkpoint) finishList(now time.Time) {
 	next := ""
-	if t, ok := parseDatestamp(cp.ListStarted); ok && !t.After(now.Add(24*time.Hour)) {
+	if t, ok := parseDatestamp(cp.ListStarted); ok {
 		next = cp.ListStarted
+		if here := cp.ListStartedHere; !here.IsZero() && t.After(here) {
+			next = here.Format("2006-01-02T15:04:05Z")
+		}
 	} else if t, ok := parseDatestamp(cp.MaxDatestamp); ok && !t.After(now) {
 		next = cp.MaxDatestamp
 	} else {
@@ -84,6 +95,7 @@ func (cp *Checkpoint) finishList(now time.Time) {
 	}
 	cp.NextFrom = next
 	cp.Token, cp.ListFrom, cp.ListStarted, cp.MaxDatestamp = "", "", "", ""
+	cp.ListStartedHere = time.Time{}
 	cp.Completed = now.UTC().Truncate(time.Second)
 }
 
@@ -92,6 +104,7 @@ func (cp *Checkpoint) finishList(now time.Time) {
 func (cp *Checkpoint) abandonList() {
 	cp.NextFrom = cp.ListFrom
 	cp.Token, cp.ListStarted, cp.MaxDatestamp = "", "", ""
+	cp.ListStartedHere = time.Time{}
 }
 
 // seen records a datestamp of the running list.

@@ -74,7 +74,9 @@
 // every record written after it has a later datestamp (by the source's own
 // clock), even when the source's lists are not snapshots. The latest
 // datestamp seen would not be safe: a source paging by offset may skip a
-// record written during the list while delivering a later one. When a
+// record written during the list while delivering a later one. A
+// responseDate later than this node's clock (a source clock ahead, or
+// local time written as UTC) is replaced by this node's time. When a
 // source rejects a from with a time (badArgument) although Identify said
 // seconds, the list is asked again with the day, and the source is
 // remembered as day-granular.

@@ -488,3 +488,46 @@ func TestBrokenIdentify(t *testing.T) {
 		t.Errorf("from %q, want the day", from)
 	}
 }
+
+// Entities are never resolved: a DOCTYPE with an internal subset is
+// refused, an external DTD is never fetched, an undeclared entity fails
+// the record it is in.
+func TestNoEntities(t *testing.T) {
+	var fetched atomic.Int32
+	evil := httptestServer(t, func(w http.ResponseWriter, r *http.Request) { fetched.Add(1) })
+	rp := newTestRepo(t, 0)
+	page := func(doctype, title string) []byte {
+		return []byte(`<?xml version="1.0"?>` + doctype + `<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><responseDate>2024-01-01T00:00:00Z</responseDate><ListRecords>` +
+			`<record><header><identifier>oai:x:1</identifier><datestamp>2024-01-01</datestamp></header><metadata><oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>` + title + `</dc:title></oai_dc:dc></metadata></record>` +
+			`<record><header><identifier>oai:x:2</identifier><datestamp>2024-01-01</datestamp></header><metadata><oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>Plain</dc:title></oai_dc:dc></metadata></record>` +
+			`</ListRecords></OAI-PMH>`)
+	}
+	var body []byte
+	rp.fault = func(w http.ResponseWriter, r *http.Request, n int) bool {
+		if !isList(r) {
+			return false
+		}
+		w.Write(body)
+		return true
+	}
+	cfg := testConfig()
+	cfg.Retries = 0
+	h, st, _ := newTestHarvester(t, cfg)
+
+	body = page(`<!DOCTYPE OAI-PMH [<!ENTITY xxe SYSTEM "`+evil.URL+`/secret">]>`, "&xxe;")
+	_, err := h.HarvestOnce(ctx, Source{ID: "e1", BaseURL: rp.URL()}, RunOptions{})
+	if err == nil || !strings.Contains(err.Error(), "DOCTYPE") {
+		t.Errorf("internal subset: %v", err)
+	}
+	body = page(`<!DOCTYPE OAI-PMH SYSTEM "`+evil.URL+`/oai.dtd">`, "&xxe;")
+	res, err := h.HarvestOnce(ctx, Source{ID: "e2", BaseURL: rp.URL()}, RunOptions{})
+	if err != nil || res.Added != 1 || res.Rejected != 1 {
+		t.Errorf("external DTD: %v %+v", err, res)
+	}
+	if fetched.Load() != 0 {
+		t.Errorf("the harvester fetched %d URLs named in the document", fetched.Load())
+	}
+	if _, err := st.Head(ctx, ingest.LocalID("oai:x:1")); err == nil {
+		t.Error("the record with the entity was stored")
+	}
+}

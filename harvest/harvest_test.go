@@ -213,3 +213,21 @@ func oaiDoc(now time.Time, body string) string {
 <OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><responseDate>` + now.Format(time.RFC3339) +
 		`</responseDate><request verb="ListRecords">http://x.example/oai</request>` + body + `</OAI-PMH>`
 }
+
+// A source whose clock is ahead of ours: the next from is our time when
+// the list began, not its responseDate, so nothing written in between is
+// skipped.
+func TestSourceClockAhead(t *testing.T) {
+	rp := newTestRepo(t, 20)
+	rp.now = time.Now().Add(3 * time.Hour).UTC()
+	h, st, _ := newTestHarvester(t, testConfig())
+	before := time.Now().UTC().Truncate(time.Second)
+	mustHarvest(t, h, Source{ID: "ahead", BaseURL: rp.URL()})
+	after := time.Now().UTC()
+	b, _ := st.GetState(checkpointName("ahead", "oai_dc"))
+	cp, _ := decodeCheckpoint(b)
+	next, ok := parseDatestamp(cp.NextFrom)
+	if !ok || next.Before(before) || next.After(after) {
+		t.Errorf("next from %q, want our time (between %v and %v), not the source's %v", cp.NextFrom, before, after, rp.now)
+	}
+}

@@ -64,6 +64,7 @@ type entry struct {
 type job struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed when it has ended
+	run    *run          // set once the harvest started
 }
 
 // Option is a test seam or wiring option for New.

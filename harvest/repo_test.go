@@ -94,8 +94,9 @@ func (rp *testRepo) touch(i int, title string, deleted bool) {
 	rp.mu.Lock()
 	defer rp.mu.Unlock()
 	var r *testRecord
+	ident := gen.New(7, gen.Institutions[0]).OAIIdentifier(i)
 	for k, x := range rp.recs {
-		if x.ident == gen.New(7, gen.Institutions[0]).OAIIdentifier(i) {
+		if x.ident == ident {
 			r = x
 			rp.recs = append(rp.recs[:k], rp.recs[k+1:]...)
 			break
@@ -317,4 +318,10 @@ func newHarvesterOn(t testing.TB, st *store.Store, cfg Config) (*Harvester, *[]t
 	}
 	t.Cleanup(func() { h.Close() })
 	return h, waits
+}
+
+func httptestServer(t testing.TB, h http.HandlerFunc) *httptest.Server {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
 }

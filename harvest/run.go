@@ -136,7 +136,7 @@ func (h *Harvester) HarvestOnce(ctx context.Context, src Source, opts RunOptions
 		res: Result{Source: src.ID, BaseURL: src.BaseURL, Prefix: src.Prefix, Set: src.Set,
 			Start: now.UTC().Truncate(time.Second), CompleteListSize: -1},
 	}
-	h.started(src)
+	h.started(src, r)
 	err = r.harvest(ctx)
 	res := r.snapshot()
 	res.Complete = err == nil
@@ -237,7 +237,8 @@ type pageWork struct {
 	// first: the first page of a (new or restarted) list with from listFrom.
 	first    bool
 	listFrom string
-	day      bool   // the source needs day granularity
+	day      bool // the source needs day granularity
+	arrived  time.Time
 	next     string // the page's resumptionToken
 	final    bool
 	// err ends the list after this page (which may carry records, p) or,
@@ -397,12 +398,13 @@ func (r *run) fetchList(ctx context.Context, l *list, start listStart, day bool,
 			return
 		}
 		r.addBytes(p.bytes)
+		arrived := r.h.clock()
 		if e := p.oaiErr; e != nil {
 			switch {
 			case e.Code == "noRecordsMatch":
 				// Also after a token: Humanities CORE answers the last
 				// token so instead of an empty last page.
-				send(&pageWork{p: p, first: first, listFrom: listFrom, day: dayFallback, final: true})
+				send(&pageWork{p: p, first: first, listFrom: listFrom, day: dayFallback, final: true, arrived: arrived})
 				return
 			case e.Code == "badResumptionToken" && req.token != "" && restarts < maxRestarts:
 				restart(fmt.Sprintf("the source rejected resumptionToken %q (%v)", req.token, e))
@@ -419,7 +421,7 @@ func (r *run) fetchList(ctx context.Context, l *list, start listStart, day bool,
 			return
 		}
 		fromCheckpoint = false
-		pw := &pageWork{p: p, first: first, listFrom: listFrom, day: dayFallback}
+		pw := &pageWork{p: p, first: first, listFrom: listFrom, day: dayFallback, arrived: arrived}
 		if p.token != nil {
 			pw.next = p.token.Value
 			r.listSize(p.token.CompleteListSize)
@@ -504,7 +506,7 @@ func (r *run) commitList(ctx context.Context, l *list, cp *Checkpoint, name stri
 			return fail(pw.err)
 		}
 		if pw.first {
-			cp.startList(pw.listFrom, pw.p.responseDate)
+			cp.startList(pw.listFrom, pw.p.responseDate, pw.arrived)
 			maxT = time.Time{}
 		}
 		if pw.day {

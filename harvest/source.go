@@ -32,7 +32,9 @@ type Source struct {
 	Set string
 	// Every is the time between scheduled harvests; 0 means manual only.
 	Every time.Duration
-	// Enabled sources are scheduled. Default true.
+	// Enabled sources are scheduled (a disabled one can still be harvested
+	// by hand). The config file, the API and the CLI default it to true;
+	// the Go zero value is false.
 	Enabled bool
 }
 

@@ -22,7 +22,8 @@ type Status struct {
 	LastError    string    `json:"last_error,omitempty"`
 	LastErrorURL string    `json:"last_error_url,omitempty"`
 	LastErrorAt  time.Time `json:"last_error_at,omitzero"`
-	// Counts and Seconds are those of the last harvest.
+	// Counts and Seconds are those of the last harvest, or of the one
+	// running.
 	Counts
 	Seconds  float64  `json:"seconds"`
 	Mode     string   `json:"mode,omitempty"`
@@ -89,9 +90,12 @@ func (h *Harvester) loadStatus(id string) (Status, error) {
 }
 
 // started marks a source's harvest as running.
-func (h *Harvester) started(src Source) {
+func (h *Harvester) started(src Source, r *run) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if j, ok := h.running[src.ID]; ok {
+		j.run = r
+	}
 	if e, ok := h.sources[src.ID]; ok {
 		e.status.Running = true
 		e.status.LastStart = h.clock().UTC().Truncate(time.Second)
@@ -157,7 +161,14 @@ func (h *Harvester) Sources() []SourceStatus {
 	out := make([]SourceStatus, 0, len(h.sources))
 	for _, e := range h.sources {
 		st := e.status
-		_, st.Running = h.running[e.src.ID]
+		if j, ok := h.running[e.src.ID]; ok {
+			st.Running = true
+			if j.run != nil {
+				// The counts of the harvest in progress.
+				res := j.run.snapshot()
+				st.Counts, st.Seconds, st.Mode = res.Counts, res.Seconds, res.Mode
+			}
+		}
 		out = append(out, SourceStatus{Source: e.src, Config: e.fromConfig, Status: st})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
@@ -187,8 +198,11 @@ func (h *Harvester) AddSource(ctx context.Context, src Source) (Source, error) {
 		h.mu.Unlock()
 		return src, fmt.Errorf("source %q: %w", src.ID, ErrSourceExists)
 	}
-	// Reserve the id while the write syncs.
+	// Reserve the id while the write syncs. An ad hoc harvest under this
+	// id may have left a status.
 	e := &entry{src: src}
+	e.status, _ = h.loadStatus(src.ID)
+	e.status.NextRun = time.Time{}
 	if src.Enabled && src.Every > 0 {
 		e.status.NextRun = h.clock().UTC().Truncate(time.Second)
 	}
