@@ -30,7 +30,8 @@ type Config struct {
 	// and reported as rejected. Default 16 MiB.
 	MaxRecordBytes int `toml:"max_record_bytes"`
 	// MaxPageBytes is the largest response (after decompression) read;
-	// a larger one fails the request. Default 256 MiB.
+	// a larger one fails the request. Up to four pages are in memory at
+	// once (one read, two queued, one committed). Default 64 MiB.
 	MaxPageBytes int64 `toml:"max_page_bytes"`
 	// MaxEmptyPages is how many pages in a row without records but with a
 	// resumptionToken are followed before the harvest fails. Default 50.
@@ -60,7 +61,7 @@ func DefaultConfig() Config {
 		BackoffMax:     5 * time.Minute,
 		RetryAfterMax:  10 * time.Minute,
 		MaxRecordBytes: 16 << 20,
-		MaxPageBytes:   256 << 20,
+		MaxPageBytes:   64 << 20,
 		MaxEmptyPages:  50,
 		Concurrency:    2,
 		IdentifyTTL:    time.Hour,
