@@ -71,7 +71,7 @@ type Result struct {
 	From  string    `json:"from,omitempty"`
 	Start time.Time `json:"start"`
 	// Seconds is the duration so far, or of the whole harvest.
-	Seconds float64 `json:"seconds"`
+	Seconds float64 `json:"duration_seconds"`
 	// Rate is records received per second.
 	Rate float64 `json:"records_per_second"`
 	Counts

@@ -25,7 +25,7 @@ type Status struct {
 	// Counts and Seconds are those of the last harvest, or of the one
 	// running.
 	Counts
-	Seconds  float64  `json:"seconds"`
+	Seconds  float64  `json:"duration_seconds"`
 	Mode     string   `json:"mode,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
 	// NextRun is when the scheduler harvests the source next (zero:
