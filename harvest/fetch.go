@@ -33,11 +33,8 @@ func (q request) url(baseURL string) string {
 			v[k] = vs
 		}
 	}
-	sep := "?"
-	if strings.Contains(baseURL, "?") {
-		sep = "&"
-	}
-	return baseURL + sep + v.Encode()
+	// Source.Validate refuses base URLs with a query.
+	return baseURL + "?" + v.Encode()
 }
 
 // page is one response, split: its record chunks stay raw for the workers.
