@@ -15,6 +15,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/colligo/colligo/federation"
+	"github.com/colligo/colligo/harvest"
 	"github.com/colligo/colligo/ld"
 	"github.com/colligo/colligo/ld/vocab"
 	"github.com/colligo/colligo/oai"
@@ -86,6 +87,9 @@ type Config struct {
 	OAI oai.Config `toml:"oai"`
 	// LD configures the linked-data pages and Signposting ([ld]).
 	LD ld.Config `toml:"ld"`
+	// Harvest configures the OAI-PMH harvester and its sources
+	// ([harvest], [[harvest.sources]]); see harvest.Config.
+	Harvest harvest.Config `toml:"harvest"`
 }
 
 // Duration is a time.Duration written as "10s" in the config file.
@@ -121,6 +125,7 @@ func DefaultConfig() Config {
 		Search:          search.DefaultConfig(),
 		OAI:             oai.DefaultConfig(),
 		LD:              ld.DefaultConfig(),
+		Harvest:         harvest.DefaultConfig(),
 	}
 }
 
@@ -275,6 +280,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.LD.Validate(); err != nil {
+		return err
+	}
+	if err := c.Harvest.Validate(); err != nil {
 		return err
 	}
 	return c.validateOAI()

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/colligo/colligo/harvest"
 	"github.com/colligo/colligo/ld/vocab"
 	"github.com/colligo/colligo/search"
 	"github.com/colligo/colligo/store"
@@ -49,6 +50,8 @@ type Node struct {
 	store  *store.Store
 	search *search.Service
 	reg    *prometheus.Registry
+
+	harvester *harvest.Harvester
 
 	router *httprouter.Router
 	srv    *http.Server
@@ -137,6 +140,11 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 		st.Close()
 		return nil, err
 	}
+	if err := n.initHarvest(o.logger); err != nil {
+		n.search.Close()
+		st.Close()
+		return nil, err
+	}
 	if err := n.initLD(o.logger); err != nil {
 		n.search.Close()
 		st.Close()
@@ -190,6 +198,7 @@ func (n *Node) Start(ctx context.Context) error {
 	if err := n.writeNodeFile(); err != nil {
 		return err
 	}
+	n.harvester.Start()
 	n.mu.Lock()
 	n.ready = true
 	n.mu.Unlock()
@@ -232,6 +241,8 @@ func (n *Node) Close() error {
 		n.mu.Lock()
 		n.ready, n.closed = false, true
 		n.mu.Unlock()
+		// Harvests first: each stops after its commit in progress.
+		n.harvester.Close()
 		var first error
 		if n.srv != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout.Duration)

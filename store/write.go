@@ -403,7 +403,9 @@ type committer struct {
 
 func (c *committer) run(reqs []*commitRequest) {
 	s := c.s
-	c.batch = s.db.NewBatch()
+	// Size the batch for what it will hold: grown by doubling, a batch of
+	// a few thousand records is copied many times over.
+	c.batch = s.db.NewBatchWithSize(batchSize(reqs))
 	c.pending = make(map[string]*pendingHead)
 	c.stored = make(map[string]*pendingHead)
 	c.counts = make(map[string]int64)
@@ -501,6 +503,26 @@ func (c *committer) run(reqs []*commitRequest) {
 	for _, req := range applied {
 		close(req.done)
 	}
+}
+
+// batchSize estimates the bytes a group of requests writes.
+func batchSize(reqs []*commitRequest) int {
+	n := 0
+	for _, req := range reqs {
+		for _, p := range req.items {
+			n += 256 + 2*len(p.id) + len(p.doc)
+			for _, r := range p.renditions {
+				n += len(r.data)
+			}
+			for _, o := range p.originals {
+				n += 32 + len(o.XML)
+			}
+		}
+		for name, v := range req.opts.State {
+			n += 16 + len(name) + len(v)
+		}
+	}
+	return n
 }
 
 // failAll fails every request of the group not already answered.

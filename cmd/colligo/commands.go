@@ -38,6 +38,8 @@ func commandList() []*command {
 		}},
 		&command{name: "search", summary: "search the records (through the running node, or the stopped data directory)", args: "QUERY", flags: searchFlags, run: searchCmd},
 		&command{name: "reindex", summary: "rebuild the search index (a running node keeps serving the old one meanwhile)", run: reindexCmd},
+		&command{name: "harvest", summary: "harvest an OAI-PMH source now, in the foreground", args: "URL", flags: harvestFlags, run: harvestCmd},
+		&command{name: "sources", summary: "list harvest sources; sources add URL, sources remove ID", args: "[add URL | remove ID]", flags: sourcesFlags, run: sourcesCmd},
 		&command{name: "gen", summary: "write generated records (benchmarks, demos)", args: "", flags: genFlags, run: genCmd},
 		&command{name: "version", summary: "print the version", run: func(ctx context.Context, e *env) error {
 			fmt.Fprintln(e.stdout, "colligo", version())

@@ -48,6 +48,7 @@ type opts struct {
 	vocabID     string
 	vocabField  string
 	search      searchOpts
+	harvest     harvestOpts
 }
 
 // env is what a command runs with.
@@ -101,7 +102,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	fs, o := newFlagSet(c, stderr)
-	if err := fs.Parse(args[1:]); err != nil {
+	positional, err := parseInterspersed(fs, args[1:])
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
@@ -112,7 +114,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "colligo %s: %v\n", c.name, err)
 		return 2
 	}
-	e.args, e.stdout, e.stderr = fs.Args(), stdout, stderr
+	e.args, e.stdout, e.stderr = positional, stdout, stderr
 	level := e.cfg.Level()
 	if c.name != "serve" && level < slog.LevelWarn && !isSet(fs, "log-level") && os.Getenv("COLLIGO_LOG_LEVEL") == "" {
 		level = slog.LevelWarn // one-shot commands are quiet unless asked
@@ -127,6 +129,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// parseInterspersed parses flags wherever they stand among the arguments
+// ("harvest URL --set S"), and returns the other arguments. "--" ends the
+// flags.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
 }
 
 func find(name string) *command {

@@ -101,11 +101,11 @@ func searchCmd(ctx context.Context, e *env) error {
 		enc.SetEscapeHTML(false)
 		return enc.Encode(res)
 	}
-	printResult(e, res)
+	printSearchResult(e, res)
 	return nil
 }
 
-func printResult(e *env, res *search.Result) {
+func printSearchResult(e *env, res *search.Result) {
 	fmt.Fprintf(e.stdout, "%d records match %s (%.1f ms)\n", res.Total, res.Query, res.TookMS)
 	for i, h := range res.Hits {
 		fmt.Fprintf(e.stdout, "\n%2d. %s\n    %s", i+1, h.Title, h.ID)
