@@ -455,3 +455,67 @@ func TestRederive(t *testing.T) {
 	}
 	mustVerify(t, s)
 }
+
+func TestIDFilter(t *testing.T) {
+	f := newIDFilter(10)
+	for i := 0; i < 300000; i++ { // forces several layers
+		f.add(fmt.Sprintf("id-%d", i))
+	}
+	for i := 0; i < 300000; i++ {
+		if !f.mayContain(fmt.Sprintf("id-%d", i)) {
+			t.Fatalf("added id %d not found", i)
+		}
+	}
+	fp := 0
+	for i := 0; i < 100000; i++ {
+		if f.mayContain(fmt.Sprintf("other-%d", i)) {
+			fp++
+		}
+	}
+	if fp > 5000 {
+		t.Errorf("%d false positives in 100000", fp)
+	}
+	// A reopened store knows its ids: an update is an update.
+	dir := t.TempDir()
+	s, _ := Open(Config{Dir: dir})
+	s.Put(context.Background(), rec("a", "one"))
+	s.Close()
+	s, _ = Open(Config{Dir: dir})
+	defer s.Close()
+	res, err := s.Put(context.Background(), rec("a", "two"))
+	if err != nil || res[0].Outcome != Updated {
+		t.Fatalf("after reopen: %+v %v", res, err)
+	}
+}
+
+// Large values live in blob files (value separation): a checkpoint and a
+// restore must carry them.
+func TestCheckpointWithLargeValues(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	for i := 0; i < 3000; i++ {
+		r := rec(fmt.Sprintf("r%d", i), "x")
+		r.Metadata.Descriptions = []Text{{Value: strings.Repeat(fmt.Sprintf("word%d ", i), 300)}}
+		if _, err := s.Put(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cp := t.TempDir() + "/cp"
+	if err := s.Checkpoint(ctx, cp); err != nil {
+		t.Fatal(err)
+	}
+	dst := t.TempDir() + "/restored"
+	if err := Restore(ctx, cp, dst); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(Config{Dir: dst})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got, err := r.Get(ctx, "r2999")
+	if err != nil || !strings.HasPrefix(got.Metadata.Descriptions[0].Value, "word2999 ") {
+		t.Fatalf("restored record: %v", err)
+	}
+	mustVerify(t, r)
+}

@@ -576,6 +576,9 @@ func (c *committer) current(id string) (*pendingHead, bool, error) {
 	if ph, ok := c.stored[id]; ok {
 		return ph, ph != nil, nil
 	}
+	if !c.s.ids.mayContain(id) {
+		return nil, false, nil
+	}
 	v, closer, err := c.s.db.Get(headKey(id))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, false, nil
@@ -595,7 +598,11 @@ func (c *committer) prefetch(reqs []*commitRequest) error {
 	var keys []string
 	for _, req := range reqs {
 		for _, p := range req.items {
-			keys = append(keys, p.id)
+			if c.s.ids.mayContain(p.id) {
+				keys = append(keys, p.id)
+			} else {
+				c.stored[p.id] = nil // certainly new
+			}
 		}
 	}
 	if len(keys) < 16 {
@@ -716,6 +723,9 @@ func (c *committer) write(p *Prepared) (PutResult, error) {
 		payloads = old.payloads
 	}
 	c.pending[p.id] = &pendingHead{head: h, origin: origin, sets: sets, doc: doc, payloads: payloads}
+	if !exists {
+		c.s.ids.add(p.id)
+	}
 	out := Added
 	switch {
 	case p.deleted:

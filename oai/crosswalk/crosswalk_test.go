@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -170,5 +171,41 @@ func TestClassifyType(t *testing.T) {
 		if got := ClassifyType(tc.text, tc.uri); got != tc.want {
 			t.Errorf("ClassifyType(%q, %q) = %v, want %v", tc.text, tc.uri, got, tc.want)
 		}
+	}
+}
+
+// The scanner's fast path and encoding/xml map every real oai_dc record
+// the same way.
+func TestDCFastPathAgrees(t *testing.T) {
+	files, _ := filepath.Glob("../oaixml/testdata/real/*.xml")
+	n := 0
+	for _, file := range files {
+		b, _ := os.ReadFile(file)
+		sp := oaixml.NewSplitter(bytes.NewReader(b), oaixml.Options{})
+		for {
+			c, err := sp.Next()
+			if err != nil {
+				break
+			}
+			if c.Name != "record" {
+				continue
+			}
+			var fast store.Metadata
+			r, err := oaixml.ParseRecord(c, DCSink(&fast))
+			if err != nil || r.MetadataNamespace != NamespaceOAIDC {
+				continue
+			}
+			slow, err := FromDC(r.Metadata, r.Namespaces)
+			if err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			if !reflect.DeepEqual(fast, slow) {
+				t.Errorf("%s %s:\nfast %+v\nslow %+v", file, r.Header.Identifier, fast, slow)
+			}
+			n++
+		}
+	}
+	if n < 300 {
+		t.Fatalf("only %d oai_dc records compared", n)
 	}
 }

@@ -52,6 +52,26 @@ func FromDC(payload []byte, ns map[string]string) (store.Metadata, error) {
 func readDC(d oaixml.TokenReader, m *store.Metadata) error {
 	var dates []string
 	var types []string
+	if cr, ok := d.(oaixml.ChildReader); ok {
+		// The scanner's fast path: the same mapping, without a token per
+		// element.
+		for {
+			name, lang, text, ok, err := cr.NextChild()
+			if err != nil {
+				return err
+			}
+			if !ok {
+				finishDC(m, dates, types)
+				return nil
+			}
+			if name.Space != NamespaceDC && name.Space != NamespaceDCTerms {
+				continue
+			}
+			if text = strings.TrimSpace(text); text != "" {
+				addDC(m, name.Local, text, lang, &dates, &types)
+			}
+		}
+	}
 	for {
 		tok, err := d.Token()
 		if err != nil {

@@ -52,9 +52,13 @@ type scanner struct {
 	ns    []nsBinding // in-scope bindings, innermost last
 	// pending is the end tag of a self-closing element, returned next.
 	pending *xml.EndElement
-	text    []byte // buffer for unescaped text
-	names   map[string]string
-	err     error
+	// The token next read.
+	tokStart xml.StartElement
+	tokEnd   xml.Name
+	tokText  []byte
+	text     []byte // buffer for unescaped text
+	names    map[string]string
+	err      error
 }
 
 type scanFrame struct {
@@ -110,21 +114,47 @@ func (s *scanner) lookup(prefix string) (string, bool) {
 // Token returns the next token. Comments and processing instructions are
 // skipped.
 func (s *scanner) Token() (xml.Token, error) {
+	k, err := s.next()
+	switch k {
+	case kStart:
+		return s.tokStart, nil
+	case kEnd:
+		return xml.EndElement{Name: s.tokEnd}, nil
+	case kText:
+		return xml.CharData(s.tokText), nil
+	}
+	return nil, err
+}
+
+// tokKind is what next read; the token itself is in the scanner's tok
+// fields, so that readers which need no xml.Token (NextChild) do not box
+// one per token.
+type tokKind int
+
+const (
+	kNone tokKind = iota
+	kStart
+	kEnd
+	kText
+)
+
+// next reads the next token into tokStart, tokEnd or tokText.
+func (s *scanner) next() (tokKind, error) {
 	if s.err != nil {
-		return nil, s.err
+		return kNone, s.err
 	}
 	if s.pending != nil {
-		e := *s.pending
+		s.tokEnd = s.pending.Name
 		s.pending = nil
 		s.pop()
-		return e, nil
+		return kEnd, nil
 	}
 	for {
 		if s.pos >= len(s.b) {
 			if len(s.stack) > 0 {
-				return nil, s.fail("unexpected end inside <%s>", s.stack[len(s.stack)-1].qname)
+				return kNone, s.fail("unexpected end inside <%s>", s.stack[len(s.stack)-1].qname)
 			}
-			return nil, s.fail("unexpected end")
+			return kNone, s.fail("unexpected end")
 		}
 		if s.b[s.pos] != '<' {
 			return s.charData()
@@ -134,30 +164,31 @@ func (s *scanner) Token() (xml.Token, error) {
 		case bytes.HasPrefix(rest, []byte("<!--")):
 			end := bytes.Index(rest[4:], []byte("-->"))
 			if end < 0 {
-				return nil, s.fail("unterminated comment")
+				return kNone, s.fail("unterminated comment")
 			}
 			s.pos += 4 + end + 3
 			continue
 		case bytes.HasPrefix(rest, []byte("<![CDATA[")):
 			end := bytes.Index(rest[9:], []byte("]]>"))
 			if end < 0 {
-				return nil, s.fail("unterminated CDATA")
+				return kNone, s.fail("unterminated CDATA")
 			}
 			data := rest[9 : 9+end]
 			if !validChars(data) {
-				return nil, s.fail("character not allowed in XML")
+				return kNone, s.fail("character not allowed in XML")
 			}
 			s.pos += 9 + end + 3
-			return xml.CharData(data), nil
+			s.tokText = data
+			return kText, nil
 		case bytes.HasPrefix(rest, []byte("<?")):
 			end := bytes.Index(rest[2:], []byte("?>"))
 			if end < 0 {
-				return nil, s.fail("unterminated processing instruction")
+				return kNone, s.fail("unterminated processing instruction")
 			}
 			s.pos += 2 + end + 2
 			continue
 		case len(rest) > 1 && rest[1] == '!':
-			return nil, s.fail("declaration")
+			return kNone, s.fail("declaration")
 		case len(rest) > 1 && rest[1] == '/':
 			return s.endTag()
 		}
@@ -171,7 +202,7 @@ func (s *scanner) pop() {
 	s.ns = s.ns[:f.nsLen]
 }
 
-func (s *scanner) charData() (xml.Token, error) {
+func (s *scanner) charData() (tokKind, error) {
 	if len(s.stack) == 0 {
 		// Text outside the root: only white space is allowed.
 		end := bytes.IndexByte(s.b[s.pos:], '<')
@@ -179,29 +210,31 @@ func (s *scanner) charData() (xml.Token, error) {
 			end = len(s.b) - s.pos
 		}
 		if len(bytes.TrimSpace(s.b[s.pos:s.pos+end])) > 0 {
-			return nil, s.fail("text outside the root element")
+			return kNone, s.fail("text outside the root element")
 		}
 		s.pos += end
-		return s.Token()
+		return s.next()
 	}
 	end := bytes.IndexByte(s.b[s.pos:], '<')
 	if end < 0 {
-		return nil, s.fail("unexpected end in text")
+		return kNone, s.fail("unexpected end in text")
 	}
 	raw := s.b[s.pos : s.pos+end]
 	s.pos += end
 	if !validChars(raw) {
-		return nil, s.fail("character not allowed in XML")
+		return kNone, s.fail("character not allowed in XML")
 	}
 	if bytes.IndexByte(raw, '&') < 0 && bytes.IndexByte(raw, '\r') < 0 {
-		return xml.CharData(raw), nil
+		s.tokText = raw
+		return kText, nil
 	}
 	out, err := s.unescape(s.text[:0], raw)
 	if err != nil {
-		return nil, err
+		return kNone, err
 	}
 	s.text = out
-	return xml.CharData(out), nil
+	s.tokText = out
+	return kText, nil
 }
 
 // unescape decodes entity and character references, and normalises line
@@ -329,11 +362,11 @@ func splitName(q string) (prefix, local string) {
 	return "", q
 }
 
-func (s *scanner) startTag() (xml.Token, error) {
+func (s *scanner) startTag() (tokKind, error) {
 	s.pos++ // '<'
 	nb, err := s.name()
 	if err != nil {
-		return nil, err
+		return kNone, err
 	}
 	qname := s.intern(nb)
 	nsLen := len(s.ns)
@@ -347,7 +380,7 @@ func (s *scanner) startTag() (xml.Token, error) {
 		before := s.pos
 		s.space()
 		if s.pos >= len(s.b) {
-			return nil, s.fail("unterminated tag <%s>", qname)
+			return kNone, s.fail("unterminated tag <%s>", qname)
 		}
 		c := s.b[s.pos]
 		if c == '>' {
@@ -356,46 +389,46 @@ func (s *scanner) startTag() (xml.Token, error) {
 		}
 		if c == '/' {
 			if s.pos+1 >= len(s.b) || s.b[s.pos+1] != '>' {
-				return nil, s.fail("bad tag end")
+				return kNone, s.fail("bad tag end")
 			}
 			s.pos += 2
 			self = true
 			break
 		}
 		if s.pos == before {
-			return nil, s.fail("attribute without space before it")
+			return kNone, s.fail("attribute without space before it")
 		}
 		an, err := s.name()
 		if err != nil {
-			return nil, err
+			return kNone, err
 		}
 		aname := s.intern(an)
 		s.space()
 		if s.pos >= len(s.b) || s.b[s.pos] != '=' {
-			return nil, s.fail("attribute %s without value", aname)
+			return kNone, s.fail("attribute %s without value", aname)
 		}
 		s.pos++
 		s.space()
 		if s.pos >= len(s.b) || (s.b[s.pos] != '"' && s.b[s.pos] != '\'') {
-			return nil, s.fail("unquoted attribute value")
+			return kNone, s.fail("unquoted attribute value")
 		}
 		q := s.b[s.pos]
 		end := bytes.IndexByte(s.b[s.pos+1:], q)
 		if end < 0 {
-			return nil, s.fail("unterminated attribute value")
+			return kNone, s.fail("unterminated attribute value")
 		}
 		rawv := s.b[s.pos+1 : s.pos+1+end]
 		s.pos += end + 2
 		if bytes.IndexByte(rawv, '<') >= 0 || !validChars(rawv) {
-			return nil, s.fail("bad attribute value")
+			return kNone, s.fail("bad attribute value")
 		}
 		v, err := s.attrValue(rawv)
 		if err != nil {
-			return nil, err
+			return kNone, err
 		}
 		for _, a := range attrs {
 			if a.qname == aname {
-				return nil, s.fail("duplicate attribute %s", aname)
+				return kNone, s.fail("duplicate attribute %s", aname)
 			}
 		}
 		attrs = append(attrs, rawAttr{aname, v})
@@ -403,7 +436,7 @@ func (s *scanner) startTag() (xml.Token, error) {
 			s.ns = append(s.ns, nsBinding{"", v})
 		} else if len(aname) > 6 && aname[:6] == "xmlns:" {
 			if v == "" {
-				return nil, s.fail("empty namespace for prefix %s", aname[6:])
+				return kNone, s.fail("empty namespace for prefix %s", aname[6:])
 			}
 			s.ns = append(s.ns, nsBinding{aname[6:], v})
 		}
@@ -436,7 +469,8 @@ func (s *scanner) startTag() (xml.Token, error) {
 	if self {
 		s.pending = &xml.EndElement{Name: start.Name}
 	}
-	return start, nil
+	s.tokStart = start
+	return kStart, nil
 }
 
 // attrValue unescapes an attribute value. Like encoding/xml it does not
@@ -452,24 +486,94 @@ func (s *scanner) attrValue(raw []byte) (string, error) {
 	return string(out), nil
 }
 
-func (s *scanner) endTag() (xml.Token, error) {
+func (s *scanner) endTag() (tokKind, error) {
 	s.pos += 2
 	nb, err := s.name()
 	if err != nil {
-		return nil, err
+		return kNone, err
 	}
 	s.space()
 	if s.pos >= len(s.b) || s.b[s.pos] != '>' {
-		return nil, s.fail("bad end tag")
+		return kNone, s.fail("bad end tag")
 	}
 	s.pos++
 	if len(s.stack) == 0 {
-		return nil, s.fail("end tag </%s> without start", nb)
+		return kNone, s.fail("end tag </%s> without start", nb)
 	}
 	f := s.stack[len(s.stack)-1]
 	if string(nb) != f.qname {
-		return nil, s.fail("end tag </%s> does not match <%s>", nb, f.qname)
+		return kNone, s.fail("end tag </%s> does not match <%s>", nb, f.qname)
 	}
 	s.pop()
-	return xml.EndElement{Name: f.name}, nil
+	s.tokEnd = f.name
+	return kEnd, nil
+}
+
+// NextChild reads the next child element of the element being read and
+// returns its name, its xml:lang and its text (the text of nested elements
+// included), consuming it; ok is false, and the parent's end tag consumed,
+// when there is none. It is TokenReader's fast path for flat formats like
+// Dublin Core: no token is boxed.
+func (s *scanner) NextChild() (name xml.Name, lang, text string, ok bool, err error) {
+	for {
+		k, err := s.next()
+		switch k {
+		case kEnd:
+			return xml.Name{}, "", "", false, nil
+		case kText:
+			continue
+		case kStart:
+			name = s.tokStart.Name
+			for _, a := range s.tokStart.Attr {
+				if a.Name.Local == "lang" && a.Name.Space == "http://www.w3.org/XML/1998/namespace" {
+					lang = a.Value
+				}
+			}
+			text, err = s.elementText()
+			return name, lang, text, err == nil, err
+		default:
+			return xml.Name{}, "", "", false, err
+		}
+	}
+}
+
+// elementText returns the text of the element just started, consuming it.
+func (s *scanner) elementText() (string, error) {
+	var first string
+	var b []byte
+	n, depth := 0, 0
+	for {
+		k, err := s.next()
+		switch k {
+		case kText:
+			if n == 0 {
+				first = string(s.tokText)
+			} else {
+				if n == 1 {
+					b = append(b, first...)
+				}
+				b = append(b, s.tokText...)
+			}
+			n++
+		case kStart:
+			depth++
+		case kEnd:
+			if depth == 0 {
+				if n > 1 {
+					return string(b), nil
+				}
+				return first, nil
+			}
+			depth--
+		default:
+			return "", err
+		}
+	}
+}
+
+// ChildReader is the fast path of a TokenReader (the chunk scanner has it):
+// see NextChild. A MetadataSink that reads a flat format can use it when
+// the reader has it, and tokens otherwise.
+type ChildReader interface {
+	NextChild() (name xml.Name, lang, text string, ok bool, err error)
 }
