@@ -151,6 +151,15 @@ func (n *Node) rederiveIfChanged(ctx context.Context) {
 		return
 	}
 	if n.store.LastSeq() > 0 {
+		// Until the run completes, no fingerprint matches: a restart with
+		// the old configuration must re-derive too, or the records this
+		// run already rewrote would keep the new configuration's output.
+		if err := n.store.SetState(ctx, stateDeriveFingerprint, []byte("re-deriving")); err != nil {
+			if ctx.Err() == nil {
+				n.log.Error("oai: mark re-derivation", "err", err)
+			}
+			return
+		}
 		n.log.Info("oai: set rules, base URL or node id changed: re-deriving every record in the background")
 		// One re-derivation at a time (vocabulary loads use the same one);
 		// the fingerprint is recorded once a whole run has finished.

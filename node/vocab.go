@@ -18,11 +18,21 @@ func (n *Node) openVocab() error {
 	}
 	n.vocabSvc = vocab.NewService(n.vocab, n.store, n.cfg.BaseURL, n.log, n.Remap)
 	n.vocabSvc.Routes(n.router, n.admin)
-	if changed && n.store.LastSeq() > 0 {
+	pending, err := n.store.GetState(stateRederivePending)
+	if err != nil {
+		return err
+	}
+	if (changed || pending != nil) && n.store.LastSeq() > 0 {
+		// A run interrupted by a stop is started again.
 		n.Remap()
 	}
 	return nil
 }
+
+// stateRederivePending is set while a requested re-derivation has not
+// finished a whole run, so that one interrupted by a stop runs again at
+// the next start.
+const stateRederivePending = "node/rederive-pending"
 
 // Vocab returns the node's vocabulary registry.
 func (n *Node) Vocab() *vocab.Registry { return n.vocab }
@@ -68,6 +78,9 @@ func (n *Node) requestRemap() (target int) {
 		return n.remap.ok + 1
 	}
 	n.remap.running = true
+	if err := n.store.SetState(n.stop, stateRederivePending, []byte("1")); err != nil {
+		n.log.Warn("re-deriving: cannot mark the run pending", "err", err)
+	}
 	n.jobs.Add(1)
 	go n.runRemaps()
 	return n.remap.ok + 1
@@ -92,6 +105,11 @@ func (n *Node) runRemaps() {
 		n.remap.runs++
 		if err == nil {
 			n.remap.ok++
+			if !n.remap.again {
+				if err := n.store.SetState(n.stop, stateRederivePending, nil); err != nil && n.stop.Err() == nil {
+					n.log.Warn("re-deriving: cannot clear the pending mark", "err", err)
+				}
+			}
 		}
 		close(n.remap.changed)
 		n.remap.changed = make(chan struct{})

@@ -109,3 +109,42 @@ func TestVocabularyLayer(t *testing.T) {
 }
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+// A re-derivation interrupted by a stop runs again at the next start.
+func TestInterruptedRemapResumes(t *testing.T) {
+	ctx := context.Background()
+	cfg := DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.Finish()
+	n, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.LoadDemo(ctx, 0)
+	n.Remap()
+	n.Close() // stops the run, most likely before it finished
+	if v, _ := n.Store(), 0; v == nil {
+		t.Fatal("no store")
+	}
+	n, err = New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		idle, runs := n.RemapIdle()
+		pending, _ := n.Store().GetState(stateRederivePending)
+		if idle && runs > 0 && pending == nil {
+			break
+		}
+		if idle && runs == 0 && pending == nil {
+			// The first run finished before Close: nothing was left to do.
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("re-derivation never completed (idle %v, runs %d, pending %q)", idle, runs, pending)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
