@@ -203,8 +203,17 @@ func aboutProvenance(abouts [][]byte) []store.Provenance {
 			XMLName xml.Name
 			Origin  *originDescription `xml:"originDescription"`
 		}
-		d := xml.NewDecoder(strings.NewReader(string(a)))
-		if err := d.Decode(&c); err != nil || c.XMLName.Local != "provenance" {
+		// The fast scanner reads almost every container (it is the
+		// provider's own markup); encoding/xml decides when it cannot.
+		if name, origin, err := scanProvenance(a); err == nil {
+			c.XMLName, c.Origin = name, origin
+		} else {
+			d := xml.NewDecoder(strings.NewReader(string(a)))
+			if err := d.Decode(&c); err != nil {
+				continue
+			}
+		}
+		if c.XMLName.Local != "provenance" {
 			continue
 		}
 		for o := c.Origin; o != nil && len(out) < 20; o = o.Origin {
@@ -222,4 +231,105 @@ func aboutProvenance(abouts [][]byte) []store.Provenance {
 		}
 	}
 	return out
+}
+
+// scanProvenance reads a provenance container with the fast scanner.
+func scanProvenance(a []byte) (xml.Name, *originDescription, error) {
+	tr := oaixml.NewTokenReader(a, nil)
+	var root xml.Name
+	for {
+		tok, err := tr.Token()
+		if err != nil {
+			return root, nil, err
+		}
+		if st, ok := tok.(xml.StartElement); ok {
+			root = st.Name
+			break
+		}
+	}
+	var first *originDescription
+	for {
+		tok, err := tr.Token()
+		if err != nil {
+			return root, nil, err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if t.Name.Local != "originDescription" {
+				if err := oaixml.Skip(tr); err != nil {
+					return root, nil, err
+				}
+				continue
+			}
+			o, err := scanOrigin(tr, t)
+			if err != nil {
+				return root, nil, err
+			}
+			if first == nil {
+				first = o
+			}
+		case xml.EndElement:
+			return root, first, nil
+		}
+	}
+}
+
+// scanOrigin reads an originDescription whose start tag was just read.
+func scanOrigin(tr oaixml.TokenReader, start xml.StartElement) (*originDescription, error) {
+	o := &originDescription{}
+	for _, at := range start.Attr {
+		switch at.Name.Local {
+		case "harvestDate":
+			o.HarvestDate = at.Value
+		case "altered":
+			o.Altered = at.Value
+		}
+	}
+	for {
+		tok, err := tr.Token()
+		if err != nil {
+			return nil, err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if t.Name.Local == "originDescription" {
+				if o.Origin, err = scanOrigin(tr, t); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			var text strings.Builder
+			depth := 0
+		content:
+			for {
+				tok, err := tr.Token()
+				if err != nil {
+					return nil, err
+				}
+				switch c := tok.(type) {
+				case xml.CharData:
+					text.Write(c)
+				case xml.StartElement:
+					depth++
+				case xml.EndElement:
+					if depth == 0 {
+						break content
+					}
+					depth--
+				}
+			}
+			switch t.Name.Local {
+			case "baseURL":
+				o.BaseURL = text.String()
+			case "identifier":
+				o.Identifier = text.String()
+			case "datestamp":
+				o.Datestamp = text.String()
+			case "metadataNamespace":
+				o.MetadataNamespace = text.String()
+			}
+		case xml.EndElement:
+			return o, nil
+		}
+	}
 }

@@ -24,7 +24,7 @@ type bloomLayer struct {
 	cap  int
 }
 
-const bitsPerID = 12
+const bitsPerID = 16
 
 func newIDFilter(expected int) *idFilter {
 	f := &idFilter{seed: maphash.MakeSeed()}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -40,6 +41,8 @@ func sourcesFlags(fs *flag.FlagSet, o *opts) {
 // data directory is free, through the running node that holds it
 // otherwise. It exits 0 when the harvest completed.
 func harvestCmd(ctx context.Context, e *env) error {
+	// Like import: a bulk writer churns through short-lived garbage.
+	debug.SetGCPercent(400)
 	if len(e.args) != 1 {
 		return usageError("harvest needs one base URL, e.g. colligo harvest https://zenodo.org/oai2d --set user-software")
 	}

@@ -577,3 +577,8 @@ func (s *scanner) elementText() (string, error) {
 type ChildReader interface {
 	NextChild() (name xml.Name, lang, text string, ok bool, err error)
 }
+
+// NewTokenReader returns the fast scanner over one complete element held
+// in b (ns are the namespace declarations in scope). It accepts a strict
+// subset of XML; on an error, parse again with encoding/xml.
+func NewTokenReader(b []byte, ns map[string]string) TokenReader { return newScanner(b, ns) }
