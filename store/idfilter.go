@@ -34,7 +34,7 @@ func newIDFilter(expected int) *idFilter {
 
 func (f *idFilter) grow(capacity int) {
 	words := (capacity*bitsPerID + 63) / 64
-	f.layers = append(f.layers, &bloomLayer{bits: make([]uint64, words), k: 8, cap: capacity})
+	f.layers = append(f.layers, &bloomLayer{bits: make([]uint64, words), k: 11, cap: capacity})
 }
 
 // add records an id.
