@@ -23,9 +23,9 @@ type Config struct {
 	RepositoryName string `toml:"-"`
 	// AdminEmail is the Identify adminEmail. Set by the node.
 	AdminEmail string `toml:"-"`
-	// NodeID is the origin of the node's own records: records of any
-	// other origin are in the automatic set source:<origin>. Set by the
-	// node.
+	// NodeID is the origin of the node's own records. Records of every
+	// origin, this one included, are in the automatic set source:<origin>.
+	// Set by the node.
 	NodeID string `toml:"-"`
 
 	// PageSize is the number of records, headers or sets in one list

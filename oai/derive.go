@@ -31,7 +31,7 @@ const (
 // deriveVersion changes whenever what Derive makes changes for the same
 // input (a crosswalk, the about part, the info): a new version changes
 // the fingerprint, and the node re-derives every record at its next start.
-const deriveVersion = "colligo-oai-derive-1"
+const deriveVersion = "colligo-oai-derive-2"
 
 // sourceSet is the parent of the automatic sets source:<origin>.
 const sourceSet = "source"
@@ -140,7 +140,9 @@ func (d *Deriver) Derive(r *store.Record) (store.Derived, error) {
 			out.Sets = append(out.Sets, s.spec)
 		}
 	}
-	if r.Origin != "" && r.Origin != d.cfg.NodeID && store.ValidSetSpec(sourceSet+":"+r.Origin) {
+	// Every origin, the node's own included: a peer harvests a node's own
+	// records, and only those, from source:<node id> (federation).
+	if r.Origin != "" && store.ValidSetSpec(sourceSet+":"+r.Origin) {
 		out.Sets = append(out.Sets, sourceSet+":"+r.Origin)
 	}
 	return out, nil

@@ -94,11 +94,11 @@ func TestDeriveSets(t *testing.T) {
 		rec  store.Record
 		want []string
 	}{
-		{"dataset by kind", store.Record{Origin: "node.example", Metadata: store.Metadata{Type: "Datensatz"}}, []string{"type:dataset"}},
-		{"dataset by COAR URI", store.Record{Origin: "node.example", Metadata: store.Metadata{TypeURI: "http://purl.org/coar/resource_type/c_ddb1"}}, []string{"type:dataset", "coar"}},
-		{"article by type text", store.Record{Origin: "node.example", Metadata: store.Metadata{Type: "Journal Article"}}, []string{"type:article"}},
-		{"German", store.Record{Origin: "node.example", Metadata: store.Metadata{Languages: []string{"en", "de"}, LicenseSPDX: "CC-BY-4.0"}}, []string{"lang:de"}},
-		{"CC BY in English", store.Record{Origin: "node.example", Metadata: store.Metadata{Languages: []string{"en"}, LicenseSPDX: "CC-BY-SA-4.0", Issued: "2021-05"}}, []string{"open:cc-by", "recent"}},
+		{"dataset by kind", store.Record{Origin: "node.example", Metadata: store.Metadata{Type: "Datensatz"}}, []string{"type:dataset", "source:node.example"}},
+		{"dataset by COAR URI", store.Record{Origin: "node.example", Metadata: store.Metadata{TypeURI: "http://purl.org/coar/resource_type/c_ddb1"}}, []string{"type:dataset", "coar", "source:node.example"}},
+		{"article by type text", store.Record{Origin: "node.example", Metadata: store.Metadata{Type: "Journal Article"}}, []string{"type:article", "source:node.example"}},
+		{"German", store.Record{Origin: "node.example", Metadata: store.Metadata{Languages: []string{"en", "de"}, LicenseSPDX: "CC-BY-4.0"}}, []string{"lang:de", "source:node.example"}},
+		{"CC BY in English", store.Record{Origin: "node.example", Metadata: store.Metadata{Languages: []string{"en"}, LicenseSPDX: "CC-BY-SA-4.0", Issued: "2021-05"}}, []string{"open:cc-by", "recent", "source:node.example"}},
 		{"harvested dataset", store.Record{Origin: "uni-b.example", Metadata: store.Metadata{Type: "Dataset"}}, []string{"type:dataset", "partner", "source:uni-b.example"}},
 		{"harvested article", store.Record{Origin: "uni-b.example", Metadata: store.Metadata{Type: "Article"}}, []string{"type:article", "source:uni-b.example"}},
 		{"no origin", store.Record{Metadata: store.Metadata{Type: "Poster"}}, nil},

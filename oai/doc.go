@@ -81,7 +81,9 @@
 //
 // Sets come from configuration (Config.Sets: rules on type, origin and a
 // filter), from writers (store.Record.Sets) and automatically:
-// source:<origin> for records harvested from elsewhere. Memberships are
+// source:<origin> for the records of each origin, this node's own included
+// (source:<node id> is what a peer harvests to get only this node's
+// records). Memberships are
 // computed when a record is written (Deriver), so a set list is an index
 // scan; a set includes its descendants (a:b is in a). When the set rules,
 // the base URL or the node id change, Deriver.Fingerprint changes and the

@@ -15,12 +15,13 @@ import (
 	"github.com/colligo/colligo/store"
 )
 
-// bareFixture is a repository with records but no sets at all.
+// bareFixture is a repository with records but no sets at all: no set
+// rules, and records without an origin (so no source:<origin> set).
 func bareFixture(t *testing.T) *fixture {
 	cfg := testConfig()
 	cfg.Sets = nil
 	f := newFixture(t, cfg, newTestClock())
-	f.put(&store.Record{ID: "a", Origin: "node.example", Metadata: store.Metadata{Titles: []store.Text{{Value: "A"}}}})
+	f.put(&store.Record{ID: "a", Metadata: store.Metadata{Titles: []store.Text{{Value: "A"}}}})
 	return f
 }
 

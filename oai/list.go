@@ -306,9 +306,12 @@ func (p *Provider) setName(spec string) (name, description string) {
 		return s.Name, s.Description
 	}
 	if spec == sourceSet {
-		return "Harvested records, by source", ""
+		return "Records by origin", ""
 	}
 	if origin, ok := cutPrefix(spec, sourceSet+":"); ok {
+		if origin == p.cfg.NodeID {
+			return fmt.Sprintf("Records of this node (%s)", origin), ""
+		}
 		return fmt.Sprintf("Records harvested from %s", origin), ""
 	}
 	return spec, ""

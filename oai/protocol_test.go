@@ -166,7 +166,7 @@ func TestSets(t *testing.T) {
 		query = q("verb", "ListSets", "resumptionToken", p.token.Value)
 	}
 	want := []string{"collection", "collection:maps", "collection:maps:old", "collection:photos", "lang", "lang:de",
-		"source", "source:uni-b.example", "source:uni-c.example", "type", "type:article", "type:dataset"}
+		"source", "source:node.example", "source:uni-b.example", "source:uni-c.example", "type", "type:article", "type:dataset"}
 	if !slices.Equal(specs, want) {
 		t.Errorf("ListSets: %q\nwant %q", specs, want)
 	}
@@ -179,7 +179,8 @@ func TestSets(t *testing.T) {
 	for set, ids := range map[string][]string{
 		"collection":           {"a", "c"},
 		"collection:maps":      {"a"},
-		"source":               {"b", "c"},
+		"source":               {"a", "b", "c"},
+		"source:node.example":  {"a"}, // the node's own records: what peers harvest
 		"source:uni-b.example": {"b"},
 		"type":                 {"b"},
 	} {
