@@ -71,8 +71,12 @@ func TestOAIWiring(t *testing.T) {
 	if want := "<baseURL>" + n.Config().BaseURL + "/oai</baseURL>"; !strings.Contains(body, want) {
 		t.Errorf("Identify has no %s:\n%s", want, body)
 	}
-	if body := oaiGet(t, n, "verb=ListIdentifiers&metadataPrefix=oai_dc&set=type:dataset"); !strings.Contains(body, `code="noSetHierarchy"`) {
+	// Before any set is configured, only the automatic source sets exist.
+	if body := oaiGet(t, n, "verb=ListIdentifiers&metadataPrefix=oai_dc&set=type:dataset"); !strings.Contains(body, `code="noRecordsMatch"`) {
 		t.Errorf("sets before any are configured:\n%.500s", body)
+	}
+	if body := oaiGet(t, n, "verb=ListIdentifiers&metadataPrefix=oai_dc&set=source:"+n.Config().NodeID); !strings.Contains(body, "<header>") {
+		t.Errorf("the node's own records are not in source:<node id>:\n%.500s", body)
 	}
 	n.SetOAIFriends(func() []string { return []string{"https://peer.example/oai"} })
 	if body := oaiGet(t, n, "verb=Identify"); !strings.Contains(body, "<baseURL>https://peer.example/oai</baseURL>") {
