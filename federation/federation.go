@@ -39,12 +39,19 @@ type State struct {
 	// its own.
 	Records int64 `json:"records"`
 	// Vocab maps the id of each concept scheme the node holds to its
-	// content hash.
-	Vocab map[string]string `json:"vocab,omitempty"`
+	// version.
+	Vocab map[string]SchemeVersion `json:"vocab,omitempty"`
 	// Leaving is set in the last state a node sends before it leaves, so
 	// that peers tell "left" from "dead" (memberlist's leave event does
 	// not say which).
 	Leaving bool `json:"leaving,omitempty"`
+}
+
+// SchemeVersion identifies the version of a concept scheme: its content
+// hash and when it was first loaded (Unix seconds).
+type SchemeVersion struct {
+	Hash   string `json:"h"`
+	Loaded int64  `json:"t"`
 }
 
 // Peer is another node of the federation.
@@ -219,6 +226,10 @@ func (f *Federation) Close() error {
 		if f.ml == nil {
 			return
 		}
+		// Stop our goroutines first: a state published after the leaving
+		// one would replace it in the broadcast queue.
+		f.cancel()
+		f.wg.Wait()
 		// Say we are leaving, and give the gossip a moment to carry it.
 		st := f.local.State()
 		st.Leaving = true
@@ -229,9 +240,7 @@ func (f *Federation) Close() error {
 		if e := f.ml.Leave(time.Second); e != nil {
 			f.log.Debug("leave", "err", e)
 		}
-		f.cancel()
 		err = f.ml.Shutdown()
-		f.wg.Wait()
 	})
 	return err
 }
@@ -292,7 +301,7 @@ func (f *Federation) loop(ctx context.Context) {
 	}
 }
 
-func sameVocab(a, b map[string]string) bool {
+func sameVocab(a, b map[string]SchemeVersion) bool {
 	if len(a) != len(b) {
 		return false
 	}

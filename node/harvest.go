@@ -18,7 +18,13 @@ import (
 // node state, metrics on the node's registry) and registers its admin API.
 // Start starts its scheduler; Close closes it first.
 func (n *Node) initHarvest(logger *slog.Logger) error {
-	h, err := harvest.New(n.store, n.cfg.Harvest, harvest.WithLogger(logger), harvest.WithRegistry(n.reg))
+	opts := []harvest.Option{harvest.WithLogger(logger), harvest.WithRegistry(n.reg)}
+	if n.fedHTTP != nil {
+		// A test seam: the harvests of peers go through the same transport
+		// as the rest of the node's peer traffic.
+		opts = append(opts, harvest.WithHTTPClient(&http.Client{Transport: n.fedHTTP}))
+	}
+	h, err := harvest.New(n.store, n.cfg.Harvest, opts...)
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/colligo/colligo/federation"
 	"github.com/colligo/colligo/harvest"
 	"github.com/colligo/colligo/ld/vocab"
 	"github.com/colligo/colligo/search"
@@ -59,6 +60,9 @@ type Node struct {
 	serve  chan error
 	ready  bool
 
+	fed      *fedPart
+	fedOpts  []federation.Option
+	fedHTTP  http.RoundTripper
 	vocab    *vocab.Registry
 	vocabSvc *vocab.Service
 	remap    remapper
@@ -81,7 +85,19 @@ type options struct {
 	logger   *slog.Logger
 	listener net.Listener
 	clock    func() time.Time
+	fedOpts  []federation.Option
+	fedHTTP  http.RoundTripper
 }
+
+// WithFederation passes options (test seams such as a gossip transport)
+// to the federation member.
+func WithFederation(opts ...federation.Option) Option {
+	return func(o *options) { o.fedOpts = append(o.fedOpts, opts...) }
+}
+
+// WithPeerTransport sets the HTTP transport used to reach peers
+// (vocabularies, live search); tests use it to cut nodes apart.
+func WithPeerTransport(rt http.RoundTripper) Option { return func(o *options) { o.fedHTTP = rt } }
 
 // WithLogger sets the node's logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
@@ -106,7 +122,7 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, log: o.logger.With("component", "node"), reg: prometheus.NewRegistry()}
+	n := &Node{cfg: cfg, log: o.logger.With("component", "node"), reg: prometheus.NewRegistry(), fedOpts: o.fedOpts, fedHTTP: o.fedHTTP}
 	n.stop, n.cancelJobs = context.WithCancel(context.Background())
 	n.vocab = vocab.NewRegistry(cfg.Vocab.Mappings)
 	if n.cfg.AdminToken == "" {
@@ -155,6 +171,11 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 		st.Close()
 		return nil, err
 	}
+	if err := n.initFederation(); err != nil {
+		n.search.Close()
+		st.Close()
+		return nil, err
+	}
 	return n, nil
 }
 
@@ -199,6 +220,9 @@ func (n *Node) Start(ctx context.Context) error {
 		return err
 	}
 	n.harvester.Start()
+	if err := n.startFederation(ctx); err != nil {
+		return err
+	}
 	n.mu.Lock()
 	n.ready = true
 	n.mu.Unlock()
@@ -241,7 +265,9 @@ func (n *Node) Close() error {
 		n.mu.Lock()
 		n.ready, n.closed = false, true
 		n.mu.Unlock()
-		// Harvests first: each stops after its commit in progress.
+		// Leave the federation first, so peers see "left"; then stop
+		// harvests: each stops after its commit in progress.
+		n.closeFederation()
 		n.harvester.Close()
 		var first error
 		if n.srv != nil {

@@ -29,7 +29,10 @@ type stored struct {
 
 // Save stores a scheme (replacing one with the same id).
 func Save(ctx context.Context, st StateStore, s *Scheme) error {
-	b, err := json.Marshal(stored{ID: s.ID, Field: s.Field, Hash: s.Hash, Loaded: time.Now().UTC().Truncate(time.Second), NTriples: string(s.NTriples)})
+	if s.Loaded.IsZero() {
+		s.Loaded = time.Now().UTC().Truncate(time.Second)
+	}
+	b, err := json.Marshal(stored{ID: s.ID, Field: s.Field, Hash: s.Hash, Loaded: s.Loaded, NTriples: string(s.NTriples)})
 	if err != nil {
 		return err
 	}
@@ -59,6 +62,7 @@ func LoadAll(st StateStore) ([]*Scheme, error) {
 		if err != nil {
 			return nil, err
 		}
+		sch.Loaded = s.Loaded
 		out = append(out, sch)
 	}
 	return out, nil

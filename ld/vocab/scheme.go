@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/knakk/rdf"
 )
@@ -100,6 +101,10 @@ type Scheme struct {
 	// /vocab/{id}.nt and sent to peers. Hash is its SHA-256.
 	NTriples []byte
 	Hash     string
+	// Loaded is when the scheme was loaded where it was first loaded: a
+	// peer that copies it keeps the time, so that "newer" means the same
+	// on every node.
+	Loaded time.Time
 }
 
 // Title returns the scheme's title in lang (falling back like labels).

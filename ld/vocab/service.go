@@ -2,6 +2,8 @@ package vocab
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -10,6 +12,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -58,6 +61,51 @@ func (s *Service) Load(ctx context.Context, r io.Reader, format Format, id, fiel
 	return sch, true, nil
 }
 
+// Adopt loads a scheme a peer holds (its sorted N-Triples, as served at
+// /vocab/{id}.nt) when this node lacks it or holds an older version (by
+// load time; equal times are ordered by hash, so every node settles on
+// the same version). It keeps the peer's load time and re-maps records.
+func (s *Service) Adopt(ctx context.Context, ntriples []byte, id, field string, loaded time.Time) (adopted bool, err error) {
+	if old := s.reg.Scheme(id); old != nil && !newer(loaded, hashOf(ntriples), old.Loaded, old.Hash) {
+		return false, nil
+	}
+	sch, err := ParseNTriples(ntriples, id, field)
+	if err != nil {
+		return false, err
+	}
+	if old := s.reg.Scheme(id); old != nil && old.Hash == sch.Hash {
+		return false, nil
+	}
+	sch.Loaded = loaded.UTC()
+	if err := Save(ctx, s.st, sch); err != nil {
+		return false, err
+	}
+	s.reg.Add(sch)
+	s.log.Info("scheme adopted from a peer", "scheme", id, "concepts", len(sch.Concepts), "hash", sch.Hash[:12])
+	if s.remap != nil {
+		s.remap()
+	}
+	return true, nil
+}
+
+// Newer reports whether a scheme version (load time, hash) is newer than
+// another: later load, or the same load time and a greater hash.
+func Newer(loaded time.Time, hash string, than time.Time, thanHash string) bool {
+	return newer(loaded, hash, than, thanHash)
+}
+
+func newer(a time.Time, ah string, b time.Time, bh string) bool {
+	if !a.Equal(b) {
+		return a.After(b)
+	}
+	return ah > bh
+}
+
+func hashOf(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
 // SchemeInfo describes a scheme in /api/vocab.
 type SchemeInfo struct {
 	ID       string `json:"id"`
@@ -67,6 +115,8 @@ type SchemeInfo struct {
 	Concepts int    `json:"concepts"`
 	Hash     string `json:"hash"`
 	Builtin  bool   `json:"builtin"`
+	// Loaded is when the scheme was first loaded (peers keep the time).
+	Loaded time.Time `json:"loaded"`
 	// NTriples is where the scheme's triples are served.
 	NTriples string `json:"ntriples"`
 }
@@ -78,7 +128,7 @@ func (s *Service) Info(sch *Scheme) SchemeInfo {
 		builtin = builtin || b.ID == sch.ID
 	}
 	return SchemeInfo{ID: sch.ID, URI: sch.URI, Title: sch.Title("en"), Field: sch.Field, Concepts: len(sch.Concepts),
-		Hash: sch.Hash, Builtin: builtin, NTriples: s.baseURL + "/vocab/" + sch.ID + ".nt"}
+		Hash: sch.Hash, Builtin: builtin, Loaded: sch.Loaded, NTriples: s.baseURL + "/vocab/" + sch.ID + ".nt"}
 }
 
 // Routes registers the vocabulary URLs. admin wraps write handlers with the
