@@ -63,6 +63,10 @@ type Config struct {
 	// LiveSearchTimeout bounds a search fanned out to live peers
 	// (scope=live). Default 2s.
 	LiveSearchTimeout Duration `toml:"live_search_timeout"`
+	// ReconnectInterval is how often the node tries to reach peers it
+	// lost (dead after a crash or a partition) and, when alone, its
+	// seeds again: what heals a partition. Default 5s.
+	ReconnectInterval Duration `toml:"reconnect_interval"`
 }
 
 // Duration is a time.Duration written as "500ms" in the config file.
@@ -89,6 +93,7 @@ func DefaultConfig() Config {
 		GossipInterval:    Duration{100 * time.Millisecond},
 		PushPullInterval:  Duration{10 * time.Second},
 		LiveSearchTimeout: Duration{2 * time.Second},
+		ReconnectInterval: Duration{5 * time.Second},
 	}
 }
 
@@ -100,6 +105,7 @@ func LocalConfig() Config {
 	c.ProbeInterval = Duration{200 * time.Millisecond}
 	c.GossipInterval = Duration{50 * time.Millisecond}
 	c.PushPullInterval = Duration{2 * time.Second}
+	c.ReconnectInterval = Duration{time.Second}
 	return c
 }
 
@@ -142,7 +148,7 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
-	for name, d := range map[string]Duration{"probe_interval": c.ProbeInterval, "gossip_interval": c.GossipInterval, "push_pull_interval": c.PushPullInterval, "live_search_timeout": c.LiveSearchTimeout} {
+	for name, d := range map[string]Duration{"probe_interval": c.ProbeInterval, "gossip_interval": c.GossipInterval, "push_pull_interval": c.PushPullInterval, "live_search_timeout": c.LiveSearchTimeout, "reconnect_interval": c.ReconnectInterval} {
 		if d.Duration <= 0 {
 			return fmt.Errorf("config federation.%s = %s: must be positive", name, d.Duration)
 		}

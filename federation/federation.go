@@ -275,6 +275,12 @@ func (f *Federation) loop(ctx context.Context) {
 	var lastSent State
 	publish := time.NewTicker(100 * time.Millisecond)
 	defer publish.Stop()
+	reconnect := time.NewTicker(f.cfg.ReconnectInterval.Duration)
+	defer reconnect.Stop()
+	var joining sync.WaitGroup
+	defer joining.Wait()
+	busy := false
+	joined := make(chan struct{}, 1)
 	changed := f.local.Changed()
 	dirty := true
 	for {
@@ -283,6 +289,27 @@ func (f *Federation) loop(ctx context.Context) {
 			return
 		case e := <-f.events:
 			f.handle(e)
+		case <-joined:
+			busy = false
+		case <-reconnect.C:
+			// Memberlist stops talking to nodes it found dead; a partition
+			// that heals, or a peer that restarts elsewhere, is reached
+			// again by joining it (as serf reconnects failed members).
+			addrs := f.lostAddrs()
+			if busy || len(addrs) == 0 {
+				continue
+			}
+			busy = true
+			joining.Add(1)
+			go func() {
+				defer joining.Done()
+				if n, err := f.ml.Join(addrs); n > 0 {
+					f.log.Debug("reconnected", "contacted", n)
+				} else if err != nil {
+					f.log.Debug("reconnect failed", "err", err)
+				}
+				joined <- struct{}{}
+			}()
 		case <-changed:
 			changed = f.local.Changed()
 			dirty = true
@@ -402,6 +429,29 @@ func (f *Federation) handle(e event) {
 	if gone != nil && f.syncer != nil {
 		f.syncer.PeerGone(*gone)
 	}
+}
+
+// lostAddrs returns the gossip addresses to try again: dead peers, and the
+// seeds when no peer is alive.
+func (f *Federation) lostAddrs() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var addrs []string
+	alive := false
+	for _, p := range f.peers {
+		switch p.Status {
+		case "dead":
+			if p.Addr != "" {
+				addrs = append(addrs, p.Addr)
+			}
+		case "alive":
+			alive = true
+		}
+	}
+	if !alive {
+		addrs = append(addrs, f.cfg.Seeds...)
+	}
+	return addrs
 }
 
 // Peers returns the other nodes ever seen, with their status (suspect

@@ -18,6 +18,7 @@ import (
 	"github.com/colligo/colligo/federation"
 	"github.com/colligo/colligo/harvest"
 	"github.com/colligo/colligo/ld/vocab"
+	"github.com/colligo/colligo/search"
 	"github.com/colligo/colligo/store"
 )
 
@@ -397,4 +398,50 @@ func shortVersion() string {
 		return v
 	}
 	return ""
+}
+
+// nodeFanout sends scope=live searches to live peers.
+type nodeFanout struct{ n *Node }
+
+func (f nodeFanout) LivePeers() []string {
+	if f.n.fed == nil {
+		return nil
+	}
+	var ids []string
+	for _, p := range f.n.fed.f.LivePeers() {
+		ids = append(ids, p.ID)
+	}
+	return ids
+}
+
+func (f nodeFanout) SearchPeer(ctx context.Context, peer string, v url.Values) (*search.Result, error) {
+	if f.n.fed == nil {
+		return nil, errors.New("no federation")
+	}
+	var base string
+	for _, p := range f.n.fed.f.LivePeers() {
+		if p.ID == peer {
+			base = p.BaseURL
+		}
+	}
+	if base == "" {
+		return nil, fmt.Errorf("peer %s is not alive", peer)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/search?"+v.Encode(), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := f.n.fed.sy.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("peer %s: %s", peer, resp.Status)
+	}
+	var res search.Result
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 32<<20)).Decode(&res); err != nil {
+		return nil, fmt.Errorf("peer %s: %w", peer, err)
+	}
+	return &res, nil
 }

@@ -129,6 +129,20 @@ func TestFederationThreeNodes(t *testing.T) {
 			return searchCount(t, n, "zyxwvutsrqp", "origin:uni-a") == 1
 		})
 	}
+	// A live search asks the peers for their own records.
+	var live struct {
+		Total   int64
+		Partial bool
+		Scope   string
+		Peers   []struct {
+			ID string
+			OK bool
+		}
+	}
+	json.Unmarshal(call(t, "GET", "http://"+c.Addr()+"/api/search?q=zyxwvutsrqp&scope=live", "", "").body, &live)
+	if live.Total != 1 || live.Partial || live.Scope != "live" || len(live.Peers) != 2 || !live.Peers[0].OK || !live.Peers[1].OK {
+		t.Errorf("live search: %+v", live)
+	}
 	// The federation API.
 	var info FederationInfo
 	json.Unmarshal(call(t, "GET", "http://"+b.Addr()+"/api/federation", "", "").body, &info)

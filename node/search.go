@@ -32,6 +32,11 @@ func searchOptions(cfg Config, log *slog.Logger) search.Options {
 func (n *Node) initSearch(log *slog.Logger) error {
 	opt := searchOptions(n.cfg, log)
 	opt.Registry = n.reg
+	if n.cfg.Federation.Enabled() {
+		opt.Fanout = nodeFanout{n}
+		opt.FanoutTimeout = n.cfg.Federation.LiveSearchTimeout.Duration
+		opt.OriginStatus = n.OriginStatus
+	}
 	svc, err := search.Open(searchConfig(n.cfg), n.store, opt)
 	if err != nil {
 		return err

@@ -37,7 +37,12 @@ func (s *Service) Routes(r *httprouter.Router, admin func(httprouter.Handle) htt
 // (repeatable, facet:value), sort, cursor, limit, facet (repeatable or
 // comma-separated; "none" for no facets), facet_limit, all_copies, lang.
 func ParseRequest(v url.Values) (Request, error) {
-	req := Request{Query: v.Get("q"), Sort: v.Get("sort"), Cursor: v.Get("cursor"), Lang: v.Get("lang")}
+	req := Request{Query: v.Get("q"), Sort: v.Get("sort"), Cursor: v.Get("cursor"), Lang: v.Get("lang"), Scope: v.Get("scope")}
+	switch req.Scope {
+	case "", "local", "live":
+	default:
+		return req, badParam("scope", "%q is not local or live", req.Scope)
+	}
 	for _, f := range v["filter"] {
 		flt, err := ParseFilter(f)
 		if err != nil {
@@ -111,7 +116,15 @@ func (s *Service) handleJSON(w http.ResponseWriter, r *http.Request, _ httproute
 		writeError(w, r, err)
 		return
 	}
-	res, err := s.Search(r.Context(), req)
+	var res *Result
+	if req.Scope == "live" {
+		res, err = s.SearchLive(r.Context(), req, r.URL.Query())
+	} else {
+		res, err = s.Search(r.Context(), req)
+		if res != nil {
+			s.annotate(res)
+		}
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return

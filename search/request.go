@@ -41,6 +41,10 @@ type Request struct {
 	// Lang is the user's language (BCP 47), for labels. Reserved: facet
 	// labels come from vocabularies (issue 9).
 	Lang string `json:"lang,omitempty"`
+	// Scope is "" (or "local": this node's index, which holds every
+	// institution's records) or "live" (also ask live peers; see
+	// SearchLive).
+	Scope string `json:"scope,omitempty"`
 }
 
 // Sort orders.
@@ -99,6 +103,12 @@ type Result struct {
 	Sort  string `json:"sort"`
 	// TookMS is the time the search took, in milliseconds.
 	TookMS float64 `json:"took_ms"`
+	// Scope is "live" for a search fanned out to live peers; Partial is
+	// set when a peer did not answer in time (its records came from this
+	// node's index), and Peers says how each peer answered.
+	Scope   string       `json:"scope,omitempty"`
+	Partial bool         `json:"partial,omitempty"`
+	Peers   []PeerAnswer `json:"peers,omitempty"`
 }
 
 // FacetValue is a facet value and the number of matching records that
@@ -132,6 +142,11 @@ type Hit struct {
 	Score      float64           `json:"score,omitempty"`
 	// AlsoHeldBy lists the other copies of the same work.
 	AlsoHeldBy []Copy `json:"also_held_by,omitempty"`
+	// OriginState is set when the record's origin is a peer that is not
+	// alive (suspect, dead, left); OriginConfirmed is when it was last
+	// known alive. Its records stay searchable.
+	OriginState     string     `json:"origin_state,omitempty"`
+	OriginConfirmed *time.Time `json:"origin_confirmed,omitempty"`
 }
 
 // Copy is another origin's record of a hit's work.

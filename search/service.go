@@ -41,6 +41,12 @@ type Options struct {
 	// description give absolute links); SiteName names it.
 	BaseURL  string
 	SiteName string
+	// Fanout answers scope=live searches (issue 8); nil: scope=live is a
+	// local search. FanoutTimeout bounds the peers' answers (default 2s).
+	Fanout        Fanout
+	FanoutTimeout time.Duration
+	// OriginStatus marks hits of peers that are not alive; nil marks none.
+	OriginStatus OriginStatus
 }
 
 // Service is the search index of a node: it follows the store's change
