@@ -14,6 +14,11 @@ build:
 run:
 	$(GO) run ./cmd/colligo serve --demo
 
+# Three local nodes with different demo collections, joined in a federation
+# (http://127.0.0.1:8081/, :8082/, :8083/).
+demo:
+	$(GO) run ./cmd/colligo demo
+
 test:
 	$(GO) test ./...
 

@@ -28,6 +28,7 @@ func commandList() []*command {
 		&command{name: "backup", summary: "write a consistent copy of the store to DIR (online)", args: "DIR", run: backupCmd},
 		&command{name: "restore", summary: "bring a backup back into an empty data directory", args: "DIR", run: restoreCmd},
 		vocabCommand(),
+		&command{name: "demo", summary: "run three joined local nodes with different demo collections (make demo)", flags: demoFlags, run: demoCmd},
 		&command{name: "peers", summary: "list the federation's members as the running node sees them", run: peersCmd},
 		&command{name: "keygen", summary: "print a new gossip encryption key (base64 AES-256)", run: func(ctx context.Context, e *env) error {
 			k, err := federation.Keygen()

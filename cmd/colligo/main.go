@@ -46,6 +46,7 @@ type opts struct {
 	seed        uint64
 	deleted     bool
 	output      string
+	demoPort    int
 	vocabID     string
 	vocabField  string
 	search      searchOpts
