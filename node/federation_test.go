@@ -171,6 +171,31 @@ func TestFederationThreeNodes(t *testing.T) {
 			return s != nil && s.Hash == want
 		})
 	}
+	// Each node's search uses it: the broader concept, in German, finds
+	// the glaciology and hydrology records of all three institutions,
+	// whatever language they were catalogued in.
+	labels := map[string]bool{"glaciology": true, "glaziologie": true, "glaciologie": true, "glaciología": true,
+		"hydrology": true, "hydrologie": true, "water science": true}
+	var wantHits int64
+	for inst := 0; inst < 3; inst++ {
+		g := gen.New(uint64(100+inst), gen.Institutions[inst])
+		for i := 0; i < 40; i++ {
+			for _, s := range g.Record(i).Metadata.Subjects {
+				if labels[strings.ToLower(s.Value)] {
+					wantHits++
+					break
+				}
+			}
+		}
+	}
+	if wantHits == 0 {
+		t.Fatal("the generated records have no glaciology or hydrology subject")
+	}
+	for _, n := range nodes {
+		eventually(t, n.Config().NodeID+" searching with the scheme", 20*time.Second, func() bool {
+			return searchCount(t, n, "subject:Geowissenschaften") == wantHits
+		})
+	}
 	// B leaves: the others see it left, and keep its records.
 	b.Close()
 	for _, n := range []*Node{a, c} {

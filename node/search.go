@@ -1,8 +1,11 @@
 package node
 
 import (
+	"context"
 	"log/slog"
 	"path/filepath"
+
+	"github.com/colligo/colligo/ld/vocab"
 
 	"github.com/colligo/colligo/search"
 	"github.com/colligo/colligo/store"
@@ -18,19 +21,31 @@ func searchConfig(cfg Config) search.Config {
 	return sc
 }
 
-func searchOptions(cfg Config, log *slog.Logger) search.Options {
+func searchOptions(cfg Config, reg *vocab.Registry, log *slog.Logger) search.Options {
 	return search.Options{
 		Logger:    log,
 		RecordURL: func(id string) string { return cfg.BaseURL + "/records/" + id },
 		BaseURL:   cfg.BaseURL,
 		SiteName:  cfg.RepositoryName,
+		Expander:  conceptExpander{reg},
+		Labeler:   reg.Label,
 	}
+}
+
+// conceptExpander lets a search word or phrase stand for the concepts of
+// the shared vocabulary layer it labels, in any language (issue 9).
+type conceptExpander struct{ reg *vocab.Registry }
+
+// Expand takes search's field names ("", "type", "subject"), which are the
+// vocabulary's (vocab.FieldType, vocab.FieldSubject).
+func (c conceptExpander) Expand(_ context.Context, field, word string) []string {
+	return c.reg.Expand(field, word)
 }
 
 // initSearch opens the search index and registers its routes; New calls
 // it after opening the store. The indexer starts in Start.
 func (n *Node) initSearch(log *slog.Logger) error {
-	opt := searchOptions(n.cfg, log)
+	opt := searchOptions(n.cfg, n.vocab, log)
 	opt.Registry = n.reg
 	if n.cfg.Federation.Enabled() {
 		opt.Fanout = nodeFanout{n}
@@ -53,5 +68,13 @@ func (n *Node) Search() *search.Service { return n.search }
 // store the CLI has opened (see OpenLocal). The caller closes it before
 // the store.
 func OpenSearch(cfg Config, st *store.Store, log *slog.Logger) (*search.Service, error) {
-	return search.Open(searchConfig(cfg), st, searchOptions(cfg, log))
+	reg := vocab.NewRegistry(cfg.Vocab.Mappings)
+	schemes, err := vocab.LoadAll(st)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range schemes {
+		reg.Add(s)
+	}
+	return search.Open(searchConfig(cfg), st, searchOptions(cfg, reg, log))
 }

@@ -243,8 +243,22 @@ func (b *builder) build(r *store.Record, seq uint64) *document {
 	}
 
 	d.date = dateOf(m)
-	d.facets[FacetType] = nonEmpty(m.Type)
-	d.facets[FacetSubject] = dedupe(subjects)
+	// Concept facets: a value mapped to a vocabulary counts under its
+	// concept, whatever words and language it was catalogued with.
+	typ := m.Type
+	if m.TypeURI != "" {
+		typ = m.TypeURI
+	}
+	d.facets[FacetType] = nonEmpty(typ)
+	subjectFacet := make([]string, 0, len(m.Subjects))
+	for _, s := range m.Subjects {
+		if s.URI != "" {
+			subjectFacet = append(subjectFacet, s.URI)
+		} else {
+			subjectFacet = append(subjectFacet, s.Value)
+		}
+	}
+	d.facets[FacetSubject] = dedupe(subjectFacet)
 	d.facets[FacetYear] = nonEmpty(year)
 	d.facets[FacetLanguage] = dedupe(m.Languages)
 	lic := m.LicenseSPDX

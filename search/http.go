@@ -116,6 +116,9 @@ func (s *Service) handleJSON(w http.ResponseWriter, r *http.Request, _ httproute
 		writeError(w, r, err)
 		return
 	}
+	if req.Lang == "" {
+		req.Lang = firstLanguage(r.Header.Get("Accept-Language"))
+	}
 	var res *Result
 	if req.Scope == "live" {
 		res, err = s.SearchLive(r.Context(), req, r.URL.Query())
@@ -445,7 +448,11 @@ func (s *Service) handleHTML(w http.ResponseWriter, r *http.Request, _ httproute
 			for _, fv := range vals {
 				nv := cloneValues(plain)
 				nv.Add("filter", f.String()+":"+fv.Value)
-				pf.Values = append(pf.Values, pageValue{Value: fv.Value, Count: fv.Count, Link: "/search?" + nv.Encode()})
+				name := fv.Value
+				if fv.Label != "" {
+					name = fv.Label
+				}
+				pf.Values = append(pf.Values, pageValue{Value: name, Count: fv.Count, Link: "/search?" + nv.Encode()})
 			}
 			p.Facets = append(p.Facets, pf)
 		}
@@ -455,4 +462,23 @@ func (s *Service) handleHTML(w http.ResponseWriter, r *http.Request, _ httproute
 	if err := pageTemplate.Execute(w, p); err != nil {
 		fmt.Fprintln(w, "<!-- template error -->")
 	}
+}
+
+// firstLanguage returns the preferred language of an Accept-Language
+// header (the highest q, first among equals), or "".
+func firstLanguage(h string) string {
+	best, bestQ := "", -1.0
+	for _, part := range strings.Split(h, ",") {
+		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				q = f
+			}
+		}
+		if tag = strings.TrimSpace(tag); tag != "" && tag != "*" && q > bestQ {
+			best, bestQ = strings.ToLower(tag), q
+		}
+	}
+	return best
 }

@@ -38,8 +38,8 @@ type Request struct {
 	// copies that origins hold of one work (same DOI or other strong
 	// identifier, see ClusterKey) make one hit with AlsoHeldBy.
 	AllCopies bool `json:"all_copies,omitempty"`
-	// Lang is the user's language (BCP 47), for labels. Reserved: facet
-	// labels come from vocabularies (issue 9).
+	// Lang is the user's language (BCP 47), for the labels of concept
+	// facet values (lang=, else Accept-Language).
 	Lang string `json:"lang,omitempty"`
 	// Scope is "" (or "local": this node's index, which holds every
 	// institution's records) or "live" (also ask live peers; see
@@ -116,6 +116,10 @@ type Result struct {
 type FacetValue struct {
 	Value string `json:"value"`
 	Count int64  `json:"count"`
+	// Label names a value that is a concept (type and subject facets hold
+	// concept URIs where records were mapped to a vocabulary), in the
+	// language the request asked for, falling back to English.
+	Label string `json:"label,omitempty"`
 }
 
 // Hit is one work found.

@@ -16,6 +16,11 @@ import (
 func (s *Service) Search(ctx context.Context, req Request) (*Result, error) {
 	start := time.Now()
 	q, err := ParseQuery(req.Query)
+	if err == nil {
+		if wider := s.conceptQuery(ctx, req.Query); wider != req.Query {
+			q, err = ParseQuery(wider)
+		}
+	}
 	if err != nil {
 		var pe *ParseError
 		if errors.As(err, &pe) {
@@ -99,8 +104,10 @@ func (s *Service) Search(ctx context.Context, req Request) (*Result, error) {
 			ff = &facetFilter{facet: f.Facet}
 			byFacet[f.Facet] = ff
 		}
-		if o := sh.ds[f.Facet].lookup(f.Value); o != 0 {
-			ff.ords = append(ff.ords, o)
+		for _, v := range s.filterValues(ctx, f) {
+			if o := sh.ds[f.Facet].lookup(v); o != 0 {
+				ff.ords = append(ff.ords, o)
+			}
 		}
 	}
 	for _, f := range Facets() {
@@ -133,6 +140,7 @@ func (s *Service) Search(ctx context.Context, req Request) (*Result, error) {
 			res.Facets[f.String()] = fc.top(f, sh.ds[f], facetLimit)
 		}
 	}
+	s.label(res, req.Lang)
 
 	// Take the best hits after the cursor, skipping copies whose work a
 	// better-ranked copy represents; widen the window until the page (and

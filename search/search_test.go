@@ -101,11 +101,19 @@ func TestFacetsBruteForce(t *testing.T) {
 		m := &r.Metadata
 		switch f {
 		case FacetType:
+			// Concept facets count a mapped value under its concept.
+			if m.TypeURI != "" {
+				return []string{m.TypeURI}
+			}
 			return nonEmpty(m.Type)
 		case FacetSubject:
 			var s []string
 			for _, x := range m.Subjects {
-				s = append(s, x.Value)
+				if x.URI != "" {
+					s = append(s, x.URI)
+				} else {
+					s = append(s, x.Value)
+				}
 			}
 			return dedupe(s)
 		case FacetYear:

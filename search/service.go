@@ -47,6 +47,9 @@ type Options struct {
 	FanoutTimeout time.Duration
 	// OriginStatus marks hits of peers that are not alive; nil marks none.
 	OriginStatus OriginStatus
+	// Labeler names the concept values of the type and subject facets in
+	// the request's language (issue 9); nil leaves them unnamed.
+	Labeler Labeler
 }
 
 // Service is the search index of a node: it follows the store's change

@@ -282,15 +282,22 @@ func (r *Registry) hasField(field string) bool {
 
 // Expand returns the concepts a query word or phrase stands for, by any
 // label in any language, with their narrower concepts (transitively): a
-// search for the word also finds records tagged with any of them.
-func (r *Registry) Expand(word string) []string {
+// search for the word also finds records tagged with any of them. field
+// limits the concepts to schemes of one field (FieldType, FieldSubject);
+// "" takes every scheme.
+func (r *Registry) Expand(field, word string) []string {
 	k := Normalize(word)
 	if k == "" {
 		return nil
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	start := r.words[k]
+	var start []string
+	for _, u := range r.words[k] {
+		if c := r.concepts[u]; field == "" || (c != nil && c.scheme.Field == field) {
+			start = append(start, u)
+		}
+	}
 	if len(start) == 0 {
 		return nil
 	}

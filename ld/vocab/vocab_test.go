@@ -134,17 +134,23 @@ func TestMapRecordAndUnmapped(t *testing.T) {
 
 func TestExpandNarrower(t *testing.T) {
 	reg := builtinRegistry(t, nil)
-	got := reg.Expand("Datensatz")
+	got := reg.Expand("", "Datensatz")
 	if !slices.Contains(got, "http://purl.org/coar/resource_type/c_ddb1") || len(got) < 10 {
 		t.Fatalf("Expand(Datensatz) = %v, want c_ddb1 and its narrower concepts", got)
 	}
 	for _, lang := range []string{"dataset", "jeu de données", "conjunto de datos"} {
-		if e := reg.Expand(lang); !slices.Equal(e, got) {
+		if e := reg.Expand("", lang); !slices.Equal(e, got) {
 			t.Errorf("Expand(%q) differs from Expand(Datensatz)", lang)
 		}
 	}
-	if reg.Expand("no such label at all") != nil {
+	if reg.Expand("", "no such label at all") != nil {
 		t.Error("a word no concept has expanded")
+	}
+	if e := reg.Expand(FieldType, "Datensatz"); !slices.Equal(e, got) {
+		t.Errorf("Expand(type, Datensatz) = %v, want %v", e, got)
+	}
+	if e := reg.Expand(FieldSubject, "Datensatz"); e != nil {
+		t.Errorf("Expand(subject, Datensatz) = %v: a resource type is no subject", e)
 	}
 	c, scheme := reg.Concept("http://purl.org/coar/resource_type/c_ddb1")
 	if scheme != "coar-resource-types" || c.Label("de") != "Datensatz" || c.Label("xx") != "dataset" || c.Label("fr-CA") != "jeu de données" {
