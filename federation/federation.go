@@ -45,6 +45,11 @@ type State struct {
 	// that peers tell "left" from "dead" (memberlist's leave event does
 	// not say which).
 	Leaving bool `json:"leaving,omitempty"`
+	// Sent orders the states of one node: when the node published it
+	// (Unix nanoseconds, strictly increasing per node). Broadcasts are
+	// relayed by their receivers, so they can arrive late and out of
+	// order: an older one is ignored.
+	Sent int64 `json:"sent,omitempty"`
 }
 
 // SchemeVersion identifies the version of a concept scheme: its content
@@ -108,6 +113,9 @@ type Federation struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
+
+	stampMu   sync.Mutex
+	lastStamp int64 // the latest State.Sent of this node
 	transport memberlist.Transport
 	keyring   *memberlist.Keyring
 }
@@ -125,6 +133,9 @@ type event struct {
 	kind  eventKind
 	node  *memberlist.Node
 	state *State
+	// direct is set for a state from the node itself (push-pull), which
+	// is taken even when it seems older (the node's clock went back).
+	direct bool
 }
 
 // Option is a test seam.
@@ -196,7 +207,10 @@ func (f *Federation) Start(ctx context.Context) error {
 		return fmt.Errorf("federation: gossip on %s: %w", f.cfg.Gossip, err)
 	}
 	f.ml = ml
-	f.queue = &memberlist.TransmitLimitedQueue{NumNodes: ml.NumMembers, RetransmitMult: 4}
+	// Each state is sent 8·⌈log10(n+1)⌉ times by each node that holds it
+	// new (see the relay in handle): states are small, and a missed one
+	// waits for the next push-pull.
+	f.queue = &memberlist.TransmitLimitedQueue{NumNodes: ml.NumMembers, RetransmitMult: 8}
 	ctx, f.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	f.wg.Add(2)
 	go f.loop(ctx)
@@ -233,7 +247,7 @@ func (f *Federation) Close() error {
 		// Say we are leaving, and give the gossip a moment to carry it.
 		st := f.local.State()
 		st.Leaving = true
-		f.broadcast(st)
+		f.broadcast(f.stamp(st))
 		for deadline := time.Now().Add(time.Second); f.queue.NumQueued() > 0 && time.Now().Before(deadline); {
 			time.Sleep(20 * time.Millisecond)
 		}
@@ -322,7 +336,7 @@ func (f *Federation) loop(ctx context.Context) {
 			st := f.local.State()
 			if st.HWM != lastSent.HWM || st.Records != lastSent.Records || !sameVocab(st.Vocab, lastSent.Vocab) {
 				lastSent = st
-				f.broadcast(st)
+				f.broadcast(f.stamp(st))
 			}
 		}
 	}
@@ -353,6 +367,15 @@ func (b *stateBroadcast) Invalidates(o memberlist.Broadcast) bool {
 }
 func (b *stateBroadcast) Message() []byte { return b.msg }
 func (b *stateBroadcast) Finished()       {}
+
+// stamp sets st.Sent to a time later than any this node stamped before.
+func (f *Federation) stamp(st State) State {
+	f.stampMu.Lock()
+	defer f.stampMu.Unlock()
+	f.lastStamp = max(f.lastStamp+1, time.Now().UnixNano())
+	st.Sent = f.lastStamp
+	return st
+}
 
 func (f *Federation) broadcast(st State) {
 	b, err := json.Marshal(st)
@@ -407,6 +430,17 @@ func (f *Federation) handle(e event) {
 			return
 		}
 		p := f.peers[e.state.ID]
+		if p != nil && !e.direct && e.state.Sent <= p.State.Sent {
+			// Already known, or older than what is known.
+			f.mu.Unlock()
+			return
+		}
+		if !e.direct {
+			// Relay what is new to this node, as serf relays user events:
+			// memberlist sends a broadcast to a few random nodes a few
+			// times, which can miss some; relayed, it reaches every node.
+			f.broadcast(*e.state)
+		}
 		if p == nil {
 			// State before membership: keep it for when the peer shows up.
 			p = &Peer{State: *e.state, Status: "unknown"}
@@ -524,12 +558,16 @@ func (d delegate) GetBroadcasts(overhead, limit int) [][]byte {
 }
 
 func (d delegate) LocalState(join bool) []byte {
-	b, _ := json.Marshal(d.f.local.State())
+	b, _ := json.Marshal(d.f.stamp(d.f.local.State()))
 	return b
 }
 
 func (d delegate) MergeRemoteState(buf []byte, join bool) {
-	d.NotifyMsg(buf)
+	var st State
+	if err := json.Unmarshal(buf, &st); err != nil {
+		return
+	}
+	d.f.send(event{kind: evState, state: &st, direct: true})
 }
 
 func (f *Federation) send(e event) {

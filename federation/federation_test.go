@@ -84,7 +84,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func start(t *testing.T, id string, cfg Config) *member {
+func start(t testing.TB, id string, cfg Config) *member {
 	t.Helper()
 	m := &member{local: newLocal(id), rec: &recorder{seen: map[string]State{}, gone: map[string]string{}}, logs: &syncBuffer{}}
 	logger := slog.New(slog.NewTextHandler(m.logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -229,5 +229,59 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if fmt := (Key(k)).String(); fmt == k {
 		t.Error("a key prints")
+	}
+}
+
+// Every state a node publishes reaches every member without push-pull:
+// memberlist hands a broadcast to a few random nodes only, so receivers
+// relay what is new to them. Ten rounds among six members would almost
+// surely miss some member without the relay.
+func TestStateReachesEveryMember(t *testing.T) {
+	cfg := LocalConfig()
+	cfg.PushPullInterval = Duration{time.Hour} // no repair by push-pull
+	a := start(t, "a", cfg)
+	cfg.Seeds = []string{a.f.Addr()}
+	members := []*member{a}
+	for _, id := range []string{"b", "c", "d", "e", "f"} {
+		members = append(members, start(t, id, cfg))
+	}
+	for _, m := range members {
+		waitFor(t, "six members", func() bool { return alive(m) == 5 })
+	}
+	for round := uint64(1); round <= 10; round++ {
+		a.local.set(round, int64(round))
+		for _, m := range members[1:] {
+			deadline := time.Now().Add(15 * time.Second)
+			for {
+				m.rec.mu.Lock()
+				ok := m.rec.seen["a"].HWM == round
+				m.rec.mu.Unlock()
+				if ok {
+					break
+				}
+				if time.Now().After(deadline) {
+					for _, x := range members {
+						for _, p := range x.f.Peers() {
+							if p.ID == "a" {
+								t.Logf("%s sees a: %+v status %s", x.local.st.ID, p.State, p.Status)
+							}
+						}
+						t.Logf("%s queue %d logs %s", x.local.st.ID, x.f.queue.NumQueued(), x.logs.String())
+					}
+					t.Fatalf("%s: timed out waiting for a's state of round %d", m.local.st.ID, round)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+	}
+	// An older state arriving late does not replace a newer one.
+	b := members[1]
+	old := State{ID: "a", HWM: 3, Records: 3, Sent: 1}
+	b.f.send(event{kind: evState, state: &old})
+	time.Sleep(100 * time.Millisecond)
+	for _, p := range b.f.Peers() {
+		if p.ID == "a" && p.State.HWM != 10 {
+			t.Errorf("a stale state replaced a newer one: HWM %d", p.State.HWM)
+		}
 	}
 }

@@ -17,7 +17,16 @@ import (
 )
 
 // startFedNode starts a node that gossips on loopback and joins seeds.
-func startFedNode(t *testing.T, id string, key string, seeds ...string) *Node {
+func startFedNode(t testing.TB, id string, key string, seeds ...string) *Node {
+	t.Helper()
+	fc := federation.LocalConfig()
+	fc.Key = federation.Key(key)
+	fc.Seeds = seeds
+	return startFedNodeCfg(t, id, fc)
+}
+
+// startFedNodeCfg starts a node with the given federation configuration.
+func startFedNodeCfg(t testing.TB, id string, fc federation.Config) *Node {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.DataDir = t.TempDir()
@@ -25,9 +34,7 @@ func startFedNode(t *testing.T, id string, key string, seeds ...string) *Node {
 	cfg.RepositoryID = id + ".example"
 	cfg.RepositoryName = "Node " + id
 	cfg.AdminToken = testToken
-	cfg.Federation = federation.LocalConfig()
-	cfg.Federation.Key = federation.Key(key)
-	cfg.Federation.Seeds = seeds
+	cfg.Federation = fc
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +54,7 @@ func startFedNode(t *testing.T, id string, key string, seeds ...string) *Node {
 	return n
 }
 
-func eventually(t *testing.T, what string, within time.Duration, cond func() bool) {
+func eventually(t testing.TB, what string, within time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !cond() {
@@ -59,7 +66,7 @@ func eventually(t *testing.T, what string, within time.Duration, cond func() boo
 }
 
 // putGen stores n generated records of institution inst as the node's own.
-func putGen(t *testing.T, nd *Node, inst, n int) {
+func putGen(t testing.TB, nd *Node, inst, n int) {
 	t.Helper()
 	g := gen.New(uint64(100+inst), gen.Institutions[inst])
 	var recs []*store.Record
@@ -78,7 +85,7 @@ func holds(nd *Node, origin string) int64 {
 	return c
 }
 
-func searchCount(t *testing.T, nd *Node, q string, filters ...string) int64 {
+func searchCount(t testing.TB, nd *Node, q string, filters ...string) int64 {
 	t.Helper()
 	req := search.Request{Query: q, NoFacets: true, Limit: 1}
 	for _, f := range filters {
