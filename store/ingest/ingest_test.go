@@ -22,9 +22,16 @@ import (
 	"github.com/colligo/colligo/store/gen"
 )
 
-func openStore(t testing.TB, dir string) *store.Store {
+func openStore(t testing.TB, dir string) *store.Store { return openStoreMapped(t, dir, nil) }
+
+// openStoreMapped opens a store whose derive runs mapping (when set), then
+// the oai_dc crosswalk.
+func openStoreMapped(t testing.TB, dir string, mapping func(*store.Record)) *store.Store {
 	t.Helper()
 	st, err := store.Open(store.Config{Dir: dir, RepositoryID: "node.example", CacheSize: 256 << 20, Derive: func(r *store.Record) (store.Derived, error) {
+		if mapping != nil {
+			mapping(r)
+		}
 		return store.Derived{Renditions: map[string][]byte{"oai_dc": crosswalk.OAIDC(r, "")}}, nil
 	}})
 	if err != nil {
