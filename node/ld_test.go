@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -165,8 +166,9 @@ func ldBenchN() int {
 // BenchmarkLandingPage: 16 concurrent clients in this process fetch
 // landing pages of random records over loopback HTTP from a node with
 // ldBenchN records; reports requests/s (client included) and latency
-// percentiles. Each iteration is 16 × 500 requests. COLLIGO_LD_CACHE_MIB sets the render cache (default: the
-// node's default).
+// percentiles. Each iteration is 16 × 500 requests. COLLIGO_LD_CACHE_MIB
+// sets the render cache (default: the node's default);
+// COLLIGO_LD_BENCH_CPUPROFILE writes a CPU profile of the requests.
 func BenchmarkLandingPage(b *testing.B) {
 	cfg := DefaultConfig()
 	if v, err := strconv.Atoi(os.Getenv("COLLIGO_LD_CACHE_MIB")); err == nil {
@@ -206,6 +208,21 @@ func BenchmarkLandingPage(b *testing.B) {
 	requests := 0
 	round := 0
 	cpu0 := cpuTime()
+	if path := os.Getenv("COLLIGO_LD_BENCH_CPUPROFILE"); path != "" {
+		// A profile of the requests alone; -cpuprofile also has the
+		// records' writing and indexing.
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
 	for b.Loop() {
 		round++
 		var wg sync.WaitGroup
