@@ -43,7 +43,9 @@ func SchemaType(m *store.Metadata) string { return schemaTypes[crosswalk.KindOf(
 // IRIs (dcterms:, prov:), which both our context and schema.org's define.
 func Describe(r *store.Record, recordURL string) map[string]any {
 	m := &r.Metadata
-	d := map[string]any{"@id": recordURL, "@type": SchemaType(m), "url": recordURL}
+	// Sized for a rich record's members, so that the map never grows.
+	d := make(map[string]any, 24)
+	d["@id"], d["@type"], d["url"] = recordURL, SchemaType(m), recordURL
 	if v := texts(m.Titles); v != nil {
 		d["name"] = v
 	}

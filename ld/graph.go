@@ -343,7 +343,7 @@ func (g *Graph) check(s string) uint8 {
 	return b
 }
 
-// iriCache remembers what absoluteIRI and validIRI say of IRIs. A record's
+// iriCache remembers what iriBits says of IRIs. A record's
 // graph repeats the vocabulary's IRIs in every statement, and every
 // record's graph the same ones; the cache keeps the first maxIRICache IRIs
 // it sees (the vocabulary comes first) and checks the others each time.

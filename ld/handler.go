@@ -126,14 +126,22 @@ func (p *Publisher) serve(w http.ResponseWriter, r *http.Request, id, format, co
 			// A 304 repeats the header fields of the 200 it stands for
 			// where it can; Level 1 costs a record read, which the 304
 			// saves, so it is sent from the cache only.
-			if rend := p.cache.get(id+"\x00"+format, v.ETag); rend != nil {
-				h.Set("Link", rend.link)
+			if e := p.cache.get(id+"\x00"+format, v.ETag); e != nil {
+				if link, err := e.unpackLink(); err == nil {
+					h.Set("Link", link)
+				}
 			}
 		}
 		WriteNotModified(w, v)
 		return
 	}
-	rend, err := p.rendition(r, id, head, format)
+	bufp := unpackBufs.Get().(*[]byte)
+	defer func() {
+		if cap(*bufp) <= 1<<20 {
+			unpackBufs.Put(bufp)
+		}
+	}()
+	rend, err := p.rendition(r, id, head, format, bufp)
 	if err != nil {
 		p.storeError(w, r, id, err)
 		return
@@ -153,24 +161,35 @@ func (p *Publisher) serve(w http.ResponseWriter, r *http.Request, id, format, co
 
 // rendition returns the rendering of the record version head in a format,
 // from the cache or rendered now. When the record changed since head was
-// read, the rendition is of the newer version, with its entity tag.
-func (p *Publisher) rendition(r *http.Request, id string, head store.Head, format string) (*rendition, error) {
+// read, the rendition is of the newer version, with its entity tag. A body
+// from the cache is unpacked into *buf, valid until the buffer's next use.
+func (p *Publisher) rendition(r *http.Request, id string, head store.Head, format string, buf *[]byte) (rendition, error) {
 	key := id + "\x00" + format
-	if rend := p.cache.get(key, p.etag(head, format)); rend != nil {
-		p.hits.Inc()
-		return rend, nil
+	if e := p.cache.get(key, p.etag(head, format)); e != nil {
+		link, err := e.unpackLink()
+		var body []byte
+		if err == nil {
+			body, *buf, err = e.unpackBody(*buf)
+		}
+		if err == nil {
+			p.hits.Inc()
+			return rendition{etag: e.etag, body: body, link: link}, nil
+		}
+		p.log.Error("render cache entry does not unpack; rendering again", "record", id, "format", format, "err", err)
 	}
 	p.misses.Inc()
 	rec, h, err := p.st.GetWithHead(r.Context(), id)
 	if err != nil {
-		return nil, err
+		return rendition{}, err
 	}
 	body, level1, err := p.render(rec, format, true)
 	if err != nil {
-		return nil, err
+		return rendition{}, err
 	}
-	rend := &rendition{key: key, etag: p.etag(h, format), body: body, link: level1}
-	p.cache.put(rend)
+	rend := rendition{etag: p.etag(h, format), body: body, link: level1}
+	if p.cache.enabled() {
+		p.cache.put(pack(key, &rend))
+	}
 	return rend, nil
 }
 

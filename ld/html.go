@@ -1,7 +1,6 @@
 package ld
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -306,7 +305,7 @@ func appendHeadElements(b []byte, links []linkheader.Link, js []byte) []byte {
 // early. Our context defines every term we use as schema.org does, so the
 // graph is the same as from our JSON-LD (a test checks this).
 func EmbeddedJSONLD(description map[string]any) ([]byte, error) {
-	return json.Marshal(withContext(description, "https://schema.org"))
+	return appendJSONObject(make([]byte, 0, 4096), description, "@context", "https://schema.org", true, "", 0)
 }
 
 // Citation formats a short human citation: creators (year). Title

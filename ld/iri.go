@@ -43,7 +43,7 @@ func IRI(s string) (string, bool) {
 		}
 		s = b.String()
 	}
-	if !absoluteIRI(s) || !validIRI(s) {
+	if iriBits(s) != iriAbsolute|iriValid {
 		return "", false
 	}
 	return s, true
@@ -58,19 +58,17 @@ func hasControl(s string) bool {
 	return false
 }
 
-// absoluteIRI is json-gold's IsAbsoluteIri: url.Parse accepts it and it
-// has a scheme.
-func absoluteIRI(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && u.IsAbs()
-}
-
 const (
+	// iriAbsolute: json-gold's IsAbsoluteIri, url.Parse accepts it and it
+	// has a scheme.
 	iriAbsolute = 1 << iota
+	// iriValid: json-gold's validIRI, http and https IRIs must pass the
+	// govalidator URL check (jsonld.IsURL), or RDF processors that use it
+	// drop the statement.
 	iriValid
 )
 
-// iriBits answers absoluteIRI and validIRI with one parse.
+// iriBits answers both questions with one parse.
 func iriBits(s string) uint8 {
 	u, err := url.Parse(s)
 	var bits uint8
@@ -81,16 +79,6 @@ func iriBits(s string) uint8 {
 		bits |= iriValid
 	}
 	return bits
-}
-
-// validIRI is json-gold's validIRI: http and https IRIs must pass the
-// govalidator URL check (jsonld.IsURL), or RDF processors that use it drop
-// the statement.
-func validIRI(s string) bool {
-	if !strings.HasPrefix(s, "http://") && !strings.HasPrefix(s, "https://") {
-		return true
-	}
-	return isURL(s)
 }
 
 // isURL answers as jsonld.IsURL does, without running its regular

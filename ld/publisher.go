@@ -1,11 +1,9 @@
 package ld
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -184,27 +182,16 @@ func (p *Publisher) Describe(r *store.Record) map[string]any { return Describe(r
 // N-Triples and RDF/XML.
 func (p *Publisher) Graph(r *store.Record) (*Graph, error) { return p.proc.graph(p.Describe(r)) }
 
-// withContext returns a shallow copy of a description with "@context".
-func withContext(d map[string]any, ctx any) map[string]any {
-	out := make(map[string]any, len(d)+1)
-	for k, v := range d {
-		out[k] = v
-	}
-	out["@context"] = ctx
-	return out
-}
-
 // JSONLD renders the record's description as JSON-LD with our context by
 // URL.
 func (p *Publisher) JSONLD(r *store.Record) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(withContext(p.Describe(r), p.contextURL)); err != nil {
+	// As an Encoder with SetEscapeHTML(false) and SetIndent("", "  ")
+	// writes it.
+	b, err := appendJSONObject(make([]byte, 0, 8192), p.Describe(r), "@context", p.contextURL, false, "  ", 0)
+	if err != nil {
 		return nil, fmt.Errorf("ld: JSON-LD %s: %w", r.ID, err)
 	}
-	return b.Bytes(), nil
+	return append(b, '\n'), nil
 }
 
 // Render renders a record in a format (a Formats name, "linkset" or
@@ -273,6 +260,19 @@ func (p *Publisher) renderBody(r *store.Record, format string, sp *Signposts, li
 
 const xmlDecl = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
 
+// profileParams are the profile parameters of the describedby links, by
+// index in Formats; made once, since every landing page has them, and
+// shared: nothing changes a Link's Params.
+var profileParams = func() [][]linkheader.Param {
+	out := make([][]linkheader.Param, len(Formats))
+	for i, f := range Formats {
+		if f.Profile != "" {
+			out[i] = []linkheader.Param{{Name: "profile", Value: f.Profile}}
+		}
+	}
+	return out
+}()
+
 // Signposts returns the record's FAIR Signposting links.
 func (p *Publisher) Signposts(r *store.Record) *Signposts {
 	m := &r.Metadata
@@ -288,13 +288,18 @@ func (p *Publisher) Signposts(r *store.Record) *Signposts {
 			s.Authors = append(s.Authors, linkheader.Link{Target: linkheader.URI(u), Rel: "author"})
 		}
 	}
-	for _, f := range Formats {
+	s.DescribedBy = make([]linkheader.Link, 0, len(Formats))
+	for i, f := range Formats {
 		if f.File == "" {
 			continue
 		}
 		l := linkheader.Link{Target: landing + "/" + f.File, Rel: "describedby", Type: f.Type}
 		if f.Profile != "" {
-			l.Params = []linkheader.Param{{Name: "profile", Value: f.Profile}}
+			if i < len(profileParams) && profileParams[i] != nil && profileParams[i][0].Value == f.Profile {
+				l.Params = profileParams[i]
+			} else { // Formats changed since the package started
+				l.Params = []linkheader.Param{{Name: "profile", Value: f.Profile}}
+			}
 		}
 		s.DescribedBy = append(s.DescribedBy, l)
 	}

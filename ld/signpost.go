@@ -51,56 +51,71 @@ func (s *Signposts) Level1(maxAuthors, maxItems, maxBytes int) (links []linkhead
 	return links, truncated
 }
 
-// level1 is Level1 with the Link header field value.
+// level1 is Level1 with the Link header field value. Each link is
+// written once, into one buffer, and the header assembled from the pieces:
+// a landing page is rendered on every cache miss, and a string per link
+// made this a fifth of the rendering.
 func (s *Signposts) level1(maxAuthors, maxItems, maxBytes int) (links []linkheader.Link, header string, truncated bool) {
-	type written struct {
-		l linkheader.Link
-		s string
+	type piece struct {
+		l          linkheader.Link
+		start, end int
 	}
-	write := func(ls []linkheader.Link) []written {
-		out := make([]written, len(ls))
-		for i, l := range ls {
-			out[i] = written{l, l.String()}
-		}
-		return out
+	fixed := [...][]linkheader.Link{{s.CiteAs}, s.Types, s.DescribedBy, s.License, s.Linksets}
+	n := min(len(s.Authors), maxAuthors) + min(len(s.Items), maxItems)
+	for _, g := range fixed {
+		n += len(g)
 	}
+	buf := make([]byte, 0, 2048)
+	pieces := make([]piece, 0, n)
+	add := func(l linkheader.Link) int {
+		start := len(buf)
+		buf = l.AppendTo(buf)
+		pieces = append(pieces, piece{l, start, len(buf)})
+		return len(buf) - start
+	}
+	// Ranges of pieces: the fixed groups, then authors and items.
+	var ranges [7][2]int
 	size := 0
-	fixed := func(ws []written) []written {
-		for _, w := range ws {
-			size += len(w.s) + 2
+	for i, g := range fixed {
+		ranges[i][0] = len(pieces)
+		for _, l := range g {
+			size += add(l) + 2
 		}
-		return ws
+		ranges[i][1] = len(pieces)
 	}
-	cite, types, described, license, linksets := fixed(write([]linkheader.Link{s.CiteAs})), fixed(write(s.Types)), fixed(write(s.DescribedBy)), fixed(write(s.License)), fixed(write(s.Linksets))
-	fit := func(ls []linkheader.Link, max int) []written {
-		var out []written
+	fit := func(ls []linkheader.Link, max int) [2]int {
+		r := [2]int{len(pieces), len(pieces)}
 		for _, l := range ls {
-			if len(out) == max {
+			if r[1]-r[0] == max {
 				break
 			}
-			str := l.String()
-			if size+len(str)+2 > maxBytes {
+			k := add(l)
+			if size+k+2 > maxBytes {
+				pieces = pieces[:len(pieces)-1]
+				buf = buf[:len(buf)-k]
 				break
 			}
-			size += len(str) + 2
-			out = append(out, written{l, str})
+			size += k + 2
+			r[1]++
 		}
-		if len(out) < len(ls) {
+		if r[1]-r[0] < len(ls) {
 			truncated = true
 		}
-		return out
+		return r
 	}
-	authors := fit(s.Authors, maxAuthors)
-	items := fit(s.Items, maxItems)
+	ranges[5] = fit(s.Authors, maxAuthors)
+	ranges[6] = fit(s.Items, maxItems)
 	var b strings.Builder
 	b.Grow(size)
-	for _, group := range [][]written{cite, types, authors, described, license, items, linksets} {
-		for _, w := range group {
+	links = make([]linkheader.Link, 0, len(pieces))
+	// cite-as, type, author, describedby, license, item, linkset.
+	for _, r := range [...][2]int{ranges[0], ranges[1], ranges[5], ranges[2], ranges[3], ranges[6], ranges[4]} {
+		for _, p := range pieces[r[0]:r[1]] {
 			if len(links) > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(w.s)
-			links = append(links, w.l)
+			b.Write(buf[p.start:p.end])
+			links = append(links, p.l)
 		}
 	}
 	return links, b.String(), truncated

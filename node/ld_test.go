@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -165,8 +166,9 @@ func ldBenchN() int {
 // BenchmarkLandingPage: 16 concurrent clients in this process fetch
 // landing pages of random records over loopback HTTP from a node with
 // ldBenchN records; reports requests/s (client included) and latency
-// percentiles. Each iteration is 16 × 500 requests. COLLIGO_LD_CACHE_MIB sets the render cache (default: the
-// node's default).
+// percentiles. Each iteration is 16 × 500 requests. COLLIGO_LD_CACHE_MIB
+// sets the render cache (default: the node's default);
+// COLLIGO_LD_BENCH_CPUPROFILE writes a CPU profile of the requests.
 func BenchmarkLandingPage(b *testing.B) {
 	cfg := DefaultConfig()
 	if v, err := strconv.Atoi(os.Getenv("COLLIGO_LD_CACHE_MIB")); err == nil {
@@ -187,6 +189,15 @@ func BenchmarkLandingPage(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	// The node indexes the records for search in the background: wait for
+	// it, so that the clock and the CPU count measure landing pages only.
+	deadline := time.Now().Add(5 * time.Minute)
+	for n.Search().Checkpoint() < n.Store().LastSeq() {
+		if time.Now().After(deadline) {
+			b.Fatalf("search index at seq %d of %d after 5 minutes", n.Search().Checkpoint(), n.Store().LastSeq())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	const clients = 16
 	const perRound = 500 // requests per client per iteration
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}, Timeout: 30 * time.Second}
@@ -197,6 +208,21 @@ func BenchmarkLandingPage(b *testing.B) {
 	requests := 0
 	round := 0
 	cpu0 := cpuTime()
+	if path := os.Getenv("COLLIGO_LD_BENCH_CPUPROFILE"); path != "" {
+		// A profile of the requests alone; -cpuprofile also has the
+		// records' writing and indexing.
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
 	for b.Loop() {
 		round++
 		var wg sync.WaitGroup

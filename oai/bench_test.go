@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -37,6 +38,14 @@ import (
 //
 //	go test ./oai -run '^$' -bench . -benchtime 2x
 //	COLLIGO_BENCH_N=1000000 COLLIGO_BENCH_DIR=/var/tmp go test ./oai -run '^$' -bench . -benchtime 1x -timeout 60m
+//
+// Besides rates and latencies they report the CPU time of the server
+// process and of the clients per record or request, and the load average:
+// on a shared machine the CPU time is the steadier figure.
+// COLLIGO_OAI_BENCH_CACHE_MIB sets the server's block cache (default the
+// store's, 256 MiB): a smaller one makes 100,000 records behave as a
+// million do with the default, for memory. COLLIGO_OAI_BENCH_CPUPROFILE
+// writes the server's CPU profile.
 
 // benchN is the number of generated records: 100,000 by default,
 // COLLIGO_BENCH_N to change it.
@@ -158,7 +167,8 @@ func TestBenchServer(t *testing.T) {
 	debug.SetGCPercent(200) // as colligo serve does
 	cfg := benchConfig()
 	cfg.PageSize, _ = strconv.Atoi(os.Getenv("COLLIGO_OAI_BENCH_PAGE"))
-	st, err := store.Open(store.Config{Dir: dir, RepositoryID: "uni-a.example"})
+	cacheMiB, _ := strconv.Atoi(os.Getenv("COLLIGO_OAI_BENCH_CACHE_MIB"))
+	st, err := store.Open(store.Config{Dir: dir, RepositoryID: "uni-a.example", CacheSize: int64(cacheMiB) << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,6 +239,52 @@ func procStatus(pid int, field string) int64 {
 		}
 	}
 	return -1
+}
+
+// procCPU returns the user and system CPU time a process has used, from
+// /proc/<pid>/stat (in clock ticks of 1/100 s, Linux's USER_HZ).
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name, in parentheses, may hold spaces: count fields
+	// after its closing parenthesis. utime and stime are fields 14 and 15.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+s) * 10 * time.Millisecond
+}
+
+// cpuTime is the user and system CPU time of this process (the clients).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// loadAverage returns the 1-minute load average, to read wall-clock
+// figures measured on a shared machine.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return -1
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }
 
 var tokenRe = regexp.MustCompile(`<resumptionToken[^>]*>([^<]*)</resumptionToken>`)
@@ -375,6 +431,7 @@ func BenchmarkListRecords(b *testing.B) {
 			}
 			rssStart := procStatus(pid, "VmRSS")
 			var total int
+			srv0, cli0 := procCPU(pid), cpuTime()
 			for b.Loop() {
 				got := 0
 				url := base + "?verb=ListRecords&metadataPrefix=oai_dc"
@@ -398,6 +455,10 @@ func BenchmarkListRecords(b *testing.B) {
 				total += got
 			}
 			b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "records/s")
+			// CPU per record, steadier than the rate on a shared machine.
+			b.ReportMetric(float64((procCPU(pid)-srv0).Nanoseconds())/1e3/float64(total), "server-cpu-us/record")
+			b.ReportMetric(float64((cpuTime()-cli0).Nanoseconds())/1e3/float64(total), "client-cpu-us/record")
+			b.ReportMetric(loadAverage(), "load1")
 			b.ReportMetric(percentile(h.firstByte, 0.5), "first-byte-p50-ms")
 			b.ReportMetric(percentile(h.firstByte, 0.99), "first-byte-p99-ms")
 			b.ReportMetric(float64(procStatus(pid, "VmHWM"))/1024, "server-peak-RSS-MiB")
@@ -415,7 +476,7 @@ func BenchmarkGetRecord(b *testing.B) {
 	dir := benchStore(b, n)
 	for _, prefix := range []string{"oai_dc", "oai_datacite"} {
 		b.Run(prefix, func(b *testing.B) {
-			base, _ := benchServer(b, dir, 500)
+			base, pid := benchServer(b, dir, 500)
 			const clients, perClient = 16, 500
 			client := &http.Client{Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: clients}}
 			var (
@@ -423,6 +484,7 @@ func BenchmarkGetRecord(b *testing.B) {
 				lats []time.Duration
 				reqs int
 			)
+			srv0, cli0 := procCPU(pid), cpuTime()
 			for b.Loop() {
 				var wg sync.WaitGroup
 				for c := range clients {
@@ -454,6 +516,9 @@ func BenchmarkGetRecord(b *testing.B) {
 				reqs += clients * perClient
 			}
 			b.ReportMetric(float64(reqs)/b.Elapsed().Seconds(), "requests/s")
+			b.ReportMetric(float64((procCPU(pid)-srv0).Nanoseconds())/1e3/float64(reqs), "server-cpu-us/req")
+			b.ReportMetric(float64((cpuTime()-cli0).Nanoseconds())/1e3/float64(reqs), "client-cpu-us/req")
+			b.ReportMetric(loadAverage(), "load1")
 			b.ReportMetric(percentile(lats, 0.5), "p50-ms")
 			b.ReportMetric(percentile(lats, 0.99), "p99-ms")
 		})

@@ -144,7 +144,7 @@ func (p *Provider) list(ctx context.Context, x *response, now time.Time, req *re
 	x.str(element)
 	x.str(">\n")
 	p.end(x)
-	p.items.WithLabelValues(req.verb).Add(float64(n))
+	p.itemsByVerb[req.verb].Add(float64(n))
 	return nil
 }
 
@@ -295,7 +295,7 @@ func (p *Provider) listSets(ctx context.Context, x *response, now time.Time, req
 	}
 	x.str("</ListSets>\n")
 	p.end(x)
-	p.items.WithLabelValues(verbListSets).Add(float64(n))
+	p.itemsByVerb[verbListSets].Add(float64(n))
 	return nil
 }
 

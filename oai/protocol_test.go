@@ -14,6 +14,7 @@ import (
 
 	"github.com/colligo/colligo/oai/oaitest"
 	"github.com/colligo/colligo/store"
+	"github.com/colligo/colligo/store/gen"
 )
 
 // An empty repository identifies itself with an earliestDatestamp that is
@@ -261,4 +262,61 @@ func TestOriginalFormats(t *testing.T) {
 		t.Errorf("after a restart the catalogue is empty (seq %d)", f.p.catalog.seq)
 	}
 	oaitest.CheckDates(t, body)
+}
+
+// A response the provider never had to flush before its end (GetRecord,
+// an error, a short list) has a Content-Length; a list longer than the
+// response buffer is chunked, and so is a compressed one that net/http
+// could not buffer whole.
+func TestContentLength(t *testing.T) {
+	cfg := testConfig()
+	cfg.PageSize = 100
+	f := newFixture(t, cfg, nil)
+	g := gen.New(3, gen.Institutions[0])
+	var recs []*store.Record
+	for i := range 60 {
+		r := g.Record(i)
+		r.Origin = "node.example"
+		recs = append(recs, r)
+	}
+	f.put(recs...)
+	for _, tc := range []struct {
+		name, query, encoding string
+		sized                 bool
+	}{
+		{"GetRecord", q("verb", "GetRecord", "metadataPrefix", "oai_dc", "identifier", "oai:node.example:"+recs[7].ID), "", true},
+		{"GetRecord oai_datacite", q("verb", "GetRecord", "metadataPrefix", "oai_datacite", "identifier", "oai:node.example:"+recs[7].ID), "", true},
+		{"error", q("verb", "GetRecord", "metadataPrefix", "oai_dc", "identifier", "oai:node.example:nope"), "", true},
+		{"Identify", q("verb", "Identify"), "", true},
+		{"short list", q("verb", "ListIdentifiers", "metadataPrefix", "oai_dc"), "", true},
+		{"long list", q("verb", "ListRecords", "metadataPrefix", "oai_dc"), "", false},
+		{"gzip", q("verb", "ListRecords", "metadataPrefix", "oai_dc"), "gzip", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/oai?"+tc.query, nil)
+			if tc.encoding != "" {
+				req.Header.Set("Accept-Encoding", tc.encoding)
+			}
+			resp, err := (&http.Client{Transport: &http.Transport{DisableCompression: true}}).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.encoding == "gzip" {
+				body = gunzip(t, body)
+			}
+			oaitest.Validate(t, body)
+			chunked := slices.Contains(resp.TransferEncoding, "chunked")
+			if tc.sized && (resp.ContentLength != int64(len(body)) || chunked) {
+				t.Errorf("Content-Length %d, Transfer-Encoding %v, for a body of %d bytes", resp.ContentLength, resp.TransferEncoding, len(body))
+			}
+			if !tc.sized && (resp.ContentLength != -1 || !chunked) {
+				t.Errorf("Content-Length %d, Transfer-Encoding %v, want chunked", resp.ContentLength, resp.TransferEncoding)
+			}
+		})
+	}
 }

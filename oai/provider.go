@@ -78,7 +78,14 @@ type Provider struct {
 
 	requests *prometheus.CounterVec
 	items    *prometheus.CounterVec
+	// okRequests and itemsByVerb are the counters of each verb, resolved
+	// once: WithLabelValues hashes its labels on every call.
+	okRequests  map[string]prometheus.Counter
+	itemsByVerb map[string]prometheus.Counter
 }
+
+// verbs are the six verbs of OAI-PMH.
+var verbs = []string{verbIdentify, verbListMetadataFormats, verbListSets, verbGetRecord, verbListIdentifiers, verbListRecords}
 
 // New returns the provider of a store. It reads, or on first use creates,
 // the resumption token key in the store's node state. cfg must be valid;
@@ -142,6 +149,11 @@ func New(ctx context.Context, st Store, cfg Config, o Options) (*Provider, error
 	p.items = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "colligo_oai_items_total", Help: "Records, headers and sets written in OAI-PMH responses, by verb.",
 	}, []string{"verb"})
+	p.okRequests, p.itemsByVerb = map[string]prometheus.Counter{}, map[string]prometheus.Counter{}
+	for _, v := range verbs {
+		p.okRequests[v] = p.requests.WithLabelValues(v, "ok")
+		p.itemsByVerb[v] = p.items.WithLabelValues(v)
+	}
 	if o.Registry != nil {
 		if err := o.Registry.Register(p.requests); err != nil {
 			return nil, fmt.Errorf("oai.New: metrics: %w", err)
@@ -237,7 +249,11 @@ func (p *Provider) handle(w http.ResponseWriter, r *http.Request, _ httprouter.P
 	}
 	if err == nil {
 		x.finish() // an error here is the client going away
-		p.requests.WithLabelValues(verb, outcome).Inc()
+		if c, ok := p.okRequests[verb]; ok && outcome == "ok" {
+			c.Inc()
+		} else {
+			p.requests.WithLabelValues(verb, outcome).Inc()
+		}
 		return
 	}
 	p.requests.WithLabelValues(verb, "failed").Inc()

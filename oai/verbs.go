@@ -149,7 +149,7 @@ func (p *Provider) getRecord(ctx context.Context, x *response, now time.Time, re
 	p.writeItem(x, e, item, false)
 	x.str("</GetRecord>\n")
 	p.end(x)
-	p.items.WithLabelValues(verbGetRecord).Inc()
+	p.itemsByVerb[verbGetRecord].Inc()
 	return nil
 }
 

@@ -168,8 +168,13 @@ func (x *response) flush() {
 }
 
 // finish writes what is left and releases the buffer and compressor. It
-// returns the first write error (the client went away).
+// returns the first write error (the client went away). A response that
+// was never flushed (GetRecord, errors, the short verbs) goes out with a
+// Content-Length, in one write, rather than chunked.
 func (x *response) finish() error {
+	if !x.started && x.gz == nil && x.zl == nil && x.err == nil {
+		x.w.Header().Set("Content-Length", strconv.Itoa(len(x.buf)))
+	}
 	x.flush()
 	if x.gz != nil {
 		if err := x.gz.Close(); x.err == nil {

@@ -44,7 +44,10 @@ type Config struct {
 	// means no derived sets and no renditions. It must be deterministic:
 	// re-storing unchanged content must derive the same output.
 	Derive func(r *Record) (Derived, error)
-	// CacheSize is Pebble's block cache in bytes. Default 256 MiB.
+	// CacheSize is Pebble's block cache in bytes. Default 256 MiB. The cache
+	// is allocated with C malloc, outside the Go heap; with glibc, the
+	// package caps malloc at one arena (see malloc_glibc.go) so that the
+	// process stays near this size however the cache churns.
 	CacheSize int64
 	// Logger receives Pebble's and the store's messages. Nil discards them.
 	Logger *slog.Logger

@@ -357,50 +357,58 @@ func FormatLinkset(links []Link) string {
 // String writes one link: <target>; rel="..."; anchor="..."; type="...";
 // then the other parameters, every value quoted.
 func (l Link) String() string {
-	var b strings.Builder
-	b.WriteByte('<')
-	b.WriteString(URI(l.Target))
-	b.WriteByte('>')
-	param := func(name, value string) {
-		b.WriteString("; ")
-		b.WriteString(name)
-		if name == "title*" {
-			b.WriteString("=UTF-8''")
-			const hex = "0123456789ABCDEF"
-			for i := 0; i < len(value); i++ {
-				c := value[i]
-				if c < 0x80 && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0) {
-					b.WriteByte(c)
-					continue
-				}
-				b.WriteByte('%')
-				b.WriteByte(hex[c>>4])
-				b.WriteByte(hex[c&15])
-			}
-			return
-		}
-		b.WriteString(`="`)
-		for i := 0; i < len(value); i++ {
-			if c := value[i]; c == '"' || c == '\\' {
-				b.WriteByte('\\')
-			}
-			b.WriteByte(value[i])
-		}
-		b.WriteByte('"')
+	n := len(l.Target) + len(l.Rel) + len(l.Anchor) + len(l.Type) + 32
+	for _, p := range l.Params {
+		n += len(p.Name) + len(p.Value) + 6
 	}
+	return string(l.AppendTo(make([]byte, 0, n)))
+}
+
+// AppendTo appends the link as String writes it.
+func (l Link) AppendTo(b []byte) []byte {
+	b = append(b, '<')
+	b = append(b, URI(l.Target)...)
+	b = append(b, '>')
 	if l.Rel != "" {
-		param("rel", l.Rel)
+		b = appendParam(b, "rel", l.Rel)
 	}
 	if l.Anchor != "" {
-		param("anchor", URI(l.Anchor))
+		b = appendParam(b, "anchor", URI(l.Anchor))
 	}
 	if l.Type != "" {
-		param("type", l.Type)
+		b = appendParam(b, "type", l.Type)
 	}
 	for _, p := range l.Params {
-		param(p.Name, p.Value)
+		b = appendParam(b, p.Name, p.Value)
 	}
-	return b.String()
+	return b
+}
+
+// appendParam appends ; name="value", or the RFC 8187 form for title*.
+func appendParam(b []byte, name, value string) []byte {
+	b = append(b, "; "...)
+	b = append(b, name...)
+	if name == "title*" {
+		b = append(b, "=UTF-8''"...)
+		const hex = "0123456789ABCDEF"
+		for i := 0; i < len(value); i++ {
+			c := value[i]
+			if c < 0x80 && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0) {
+				b = append(b, c)
+				continue
+			}
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		}
+		return b
+	}
+	b = append(b, `="`...)
+	for i := 0; i < len(value); i++ {
+		if c := value[i]; c == '"' || c == '\\' {
+			b = append(b, '\\')
+		}
+		b = append(b, value[i])
+	}
+	return append(b, '"')
 }
 
 // URI returns an IRI as a URI: every byte that a URI cannot carry (non-ASCII,
