@@ -193,7 +193,7 @@ func BenchmarkStages(b *testing.B) {
 	br := newBenchRepo(b, 500)
 	page := br.render("verb=ListRecords&metadataPrefix=oai_dc")
 	h := &Harvester{cfg: DefaultConfig()}
-	p, err := h.readPage(bytes.NewReader(page), "u")
+	p, err := h.readPage(bytes.NewReader(page), "u", false)
 	if err != nil || len(p.records) != 500 {
 		b.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func BenchmarkStages(b *testing.B) {
 	}
 	b.Run("split", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := h.readPage(bytes.NewReader(page), "u"); err != nil {
+			if _, err := h.readPage(bytes.NewReader(page), "u", false); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -193,7 +193,7 @@ func TestGzipUndeclared(t *testing.T) {
 	}
 }
 
-// Declared gzip (Content-Encoding) is handled by net/http.
+// Declared gzip (Content-Encoding) is decompressed without a warning.
 func TestGzipDeclared(t *testing.T) {
 	rp := newTestRepo(t, 150)
 	rp.fault = func(w http.ResponseWriter, r *http.Request, n int) bool {
@@ -211,6 +211,9 @@ func TestGzipDeclared(t *testing.T) {
 	h, _, _ := newTestHarvester(t, testConfig())
 	res := mustHarvest(t, h, Source{ID: "a", BaseURL: rp.URL()})
 	wantCounts(t, "gzip", res.Counts, 150, 0, 0, 0, 0)
+	if strings.Contains(strings.Join(res.Warnings, "\n"), "gzip") {
+		t.Errorf("declared gzip warned about: %q", res.Warnings)
+	}
 }
 
 // Pages without records that still carry a token are followed, up to

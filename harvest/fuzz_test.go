@@ -30,7 +30,7 @@ func FuzzPage(f *testing.F) {
 	cfg.MaxRecordBytes, cfg.MaxPageBytes = 64<<10, 1<<20
 	h := &Harvester{cfg: cfg}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		p, err := h.readPage(bytes.NewReader(b), "http://x.example/oai")
+		p, err := h.readPage(bytes.NewReader(b), "http://x.example/oai", false)
 		if err != nil {
 			return
 		}

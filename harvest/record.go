@@ -203,9 +203,11 @@ func aboutProvenance(abouts [][]byte) []store.Provenance {
 			XMLName xml.Name
 			Origin  *originDescription `xml:"originDescription"`
 		}
-		// The fast scanner reads almost every container (it is the
-		// provider's own markup); encoding/xml decides when it cannot.
-		if name, origin, err := scanProvenance(a); err == nil {
+		// The fast paths read almost every container (it is the
+		// provider's own markup); encoding/xml decides when they cannot.
+		if origin, ok := fastProvenance(a); ok {
+			c.XMLName, c.Origin = xml.Name{Local: "provenance"}, origin
+		} else if name, origin, err := scanProvenance(a); err == nil {
 			c.XMLName, c.Origin = name, origin
 		} else {
 			d := xml.NewDecoder(strings.NewReader(string(a)))

@@ -502,6 +502,11 @@ func (r *run) commitList(ctx context.Context, l *list, cp *Checkpoint, name stri
 	maxT, _ := parseDatestamp(cp.MaxDatestamp)
 	done := false
 	for pw := range pages {
+		if err := ctx.Err(); err != nil {
+			// Stop after the commit in progress, not one page later:
+			// CommitAsync may still take a page when ctx has ended.
+			return fail(err)
+		}
 		if pw.p == nil {
 			return fail(pw.err)
 		}

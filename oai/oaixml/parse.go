@@ -107,11 +107,13 @@ func ParseRecord(c *Chunk, sink MetadataSink) (*Record, error) {
 	}
 	// The fast scanner reads almost every record; whatever it does not
 	// accept goes to encoding/xml, which decides.
-	sc := newScanner(c.Raw, c.Namespaces)
-	if r, err := parseRecord(sc, sc.offset, c, c.Raw, sink); err == nil {
+	sc := getScanner(c.Raw, c.Namespaces)
+	r, err := parseRecord(sc, sc.offset, c, c.Raw, sink)
+	putScanner(sc)
+	if err == nil {
 		return r, nil
 	}
-	r, err := parseRecordStd(c, c.Raw, sink)
+	r, err = parseRecordStd(c, c.Raw, sink)
 	if err != nil && isCharError(err) {
 		// Real repositories emit control characters (PUC-Rio's Maxwell
 		// sends U+000B in descriptions) and broken UTF-8: drop them and
@@ -188,11 +190,16 @@ func parseRecord(tr TokenReader, offset func() int, c *Chunk, raw []byte, sink M
 				}
 			case isOAI(t.Name) && t.Name.Local == "about":
 				before := offset()
-				end, err := skipTo(tr, offset)
+				var end int
+				if sc, ok := tr.(*scanner); ok {
+					end, err = sc.skipElement()
+				} else {
+					end, err = skipTo(tr, offset)
+				}
 				if err != nil {
 					return r, err
 				}
-				r.About = append(r.About, bytes.Clone(raw[before:end]))
+				r.About = append(r.About, raw[before:end:end])
 			default:
 				if err := Skip(tr); err != nil {
 					return r, err
@@ -216,6 +223,8 @@ func parseRecord(tr TokenReader, offset func() int, c *Chunk, raw []byte, sink M
 // readMetadata records the payload's bytes and hands its root to sink.
 func (r *Record) readMetadata(tr TokenReader, offset func() int, raw []byte, ns map[string]string, sink MetadataSink) error {
 	begin := offset()
+	// The declarations in scope that the payload's root does not make.
+	var inherited []nsBinding
 	for {
 		pos := offset()
 		tok, err := tr.Token()
@@ -228,20 +237,9 @@ func (r *Record) readMetadata(tr TokenReader, offset func() int, raw []byte, ns 
 				return errors.New("<metadata> has more than one root element")
 			}
 			r.MetadataNamespace = t.Name.Space
-			own := map[string]bool{}
-			for _, a := range t.Attr {
-				if a.Name.Space == "xmlns" {
-					own[a.Name.Local] = true
-				} else if a.Name.Space == "" && a.Name.Local == "xmlns" {
-					own[""] = true
-				}
-			}
 			for k, v := range ns {
-				if !own[k] {
-					if r.Namespaces == nil {
-						r.Namespaces = make(map[string]string)
-					}
-					r.Namespaces[k] = v
+				if !declares(t.Attr, k) {
+					inherited = append(inherited, nsBinding{k, v})
 				}
 			}
 			if sink != nil {
@@ -252,21 +250,33 @@ func (r *Record) readMetadata(tr TokenReader, offset func() int, raw []byte, ns 
 				return err
 			}
 		case xml.EndElement:
-			r.Metadata = bytes.Clone(raw[begin:pos])
+			// The payload shares the chunk's bytes, which the caller
+			// owns and no one writes to.
+			r.Metadata = raw[begin:pos:pos]
 			if r.Metadata == nil {
 				r.Metadata = []byte{}
 			}
-			for k := range r.Namespaces {
-				if !usesPrefix(r.Metadata, k) {
-					delete(r.Namespaces, k)
+			for _, b := range inherited {
+				if usesPrefix(r.Metadata, b.prefix) {
+					if r.Namespaces == nil {
+						r.Namespaces = make(map[string]string)
+					}
+					r.Namespaces[b.prefix] = b.uri
 				}
-			}
-			if len(r.Namespaces) == 0 {
-				r.Namespaces = nil
 			}
 			return nil
 		}
 	}
+}
+
+// declares reports whether attrs declare prefix ("" the default namespace).
+func declares(attrs []xml.Attr, prefix string) bool {
+	for _, a := range attrs {
+		if a.Name.Space == "xmlns" && a.Name.Local == prefix || prefix == "" && a.Name.Space == "" && a.Name.Local == "xmlns" {
+			return true
+		}
+	}
+	return false
 }
 
 // usesPrefix reports whether a payload may use a namespace prefix (the

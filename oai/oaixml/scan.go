@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -50,15 +51,26 @@ type scanner struct {
 	pos   int
 	stack []scanFrame
 	ns    []nsBinding // in-scope bindings, innermost last
-	// pending is the end tag of a self-closing element, returned next.
-	pending *xml.EndElement
-	// The token next read.
+	// pending is set when the last start tag closed itself: its end
+	// tag (tokStart's name) is returned next.
+	pending bool
+	// The token next read. tokStart.Attr is attrs, reused from tag to
+	// tag: Token hands out a copy.
 	tokStart xml.StartElement
 	tokEnd   xml.Name
 	tokText  []byte
 	text     []byte // buffer for unescaped text
+	// names interns element and attribute names and short attribute
+	// values, so that a record's tags do not allocate a string each.
 	names    map[string]string
+	rawAttrs []rawAttr
+	attrs    []xml.Attr
 	err      error
+}
+
+type rawAttr struct {
+	qname string
+	value string
 }
 
 type scanFrame struct {
@@ -72,11 +84,48 @@ type nsBinding struct{ prefix, uri string }
 var errScan = errors.New("not accepted by the fast scanner")
 
 func newScanner(b []byte, inherited map[string]string) *scanner {
-	s := &scanner{b: b, names: make(map[string]string, 32)}
+	s := &scanner{names: make(map[string]string, 32)}
+	s.reset(b, inherited)
+	return s
+}
+
+// maxNames bounds what a pooled scanner keeps interned.
+const maxNames = 4096
+
+func (s *scanner) reset(b []byte, inherited map[string]string) {
+	s.b, s.pos, s.err = b, 0, nil
+	s.stack, s.ns = s.stack[:0], s.ns[:0]
+	s.pending = false
+	s.tokStart, s.tokEnd, s.tokText = xml.StartElement{}, xml.Name{}, nil
+	if len(s.names) > maxNames {
+		clear(s.names)
+	}
 	for p, u := range inherited {
 		s.ns = append(s.ns, nsBinding{p, u})
 	}
+}
+
+// scanners are reused from record to record: a fresh scanner costs its
+// maps and slices, and interning a record's names again.
+var scanners = sync.Pool{New: func() any { return &scanner{names: make(map[string]string, 64)} }}
+
+func getScanner(b []byte, inherited map[string]string) *scanner {
+	s := scanners.Get().(*scanner)
+	s.reset(b, inherited)
 	return s
+}
+
+// putScanner returns s to the pool; nothing read from it may be used
+// after (strings excepted).
+func putScanner(s *scanner) {
+	s.reset(nil, nil)
+	clear(s.attrs[:cap(s.attrs)])
+	clear(s.rawAttrs[:cap(s.rawAttrs)])
+	s.text = s.text[:0]
+	if cap(s.text) > 64<<10 {
+		s.text = nil
+	}
+	scanners.Put(s)
 }
 
 // offset is the position of the next unread byte.
@@ -117,7 +166,11 @@ func (s *scanner) Token() (xml.Token, error) {
 	k, err := s.next()
 	switch k {
 	case kStart:
-		return s.tokStart, nil
+		st := s.tokStart
+		if len(st.Attr) > 0 {
+			st.Attr = append([]xml.Attr(nil), st.Attr...)
+		}
+		return st, nil
 	case kEnd:
 		return xml.EndElement{Name: s.tokEnd}, nil
 	case kText:
@@ -143,9 +196,9 @@ func (s *scanner) next() (tokKind, error) {
 	if s.err != nil {
 		return kNone, s.err
 	}
-	if s.pending != nil {
-		s.tokEnd = s.pending.Name
-		s.pending = nil
+	if s.pending {
+		s.tokEnd = s.tokStart.Name
+		s.pending = false
 		s.pop()
 		return kEnd, nil
 	}
@@ -223,6 +276,9 @@ func (s *scanner) charData() (tokKind, error) {
 	s.pos += end
 	if !validChars(raw) {
 		return kNone, s.fail("character not allowed in XML")
+	}
+	if bytes.IndexByte(raw, ']') >= 0 && bytes.Contains(raw, []byte("]]>")) {
+		return kNone, s.fail("]]> in text")
 	}
 	if bytes.IndexByte(raw, '&') < 0 && bytes.IndexByte(raw, '\r') < 0 {
 		s.tokText = raw
@@ -370,11 +426,7 @@ func (s *scanner) startTag() (tokKind, error) {
 	}
 	qname := s.intern(nb)
 	nsLen := len(s.ns)
-	type rawAttr struct {
-		qname string
-		value string
-	}
-	var attrs []rawAttr
+	attrs := s.rawAttrs[:0]
 	self := false
 	for {
 		before := s.pos
@@ -432,6 +484,7 @@ func (s *scanner) startTag() (tokKind, error) {
 			}
 		}
 		attrs = append(attrs, rawAttr{aname, v})
+		s.rawAttrs = attrs
 		if aname == "xmlns" {
 			s.ns = append(s.ns, nsBinding{"", v})
 		} else if len(aname) > 6 && aname[:6] == "xmlns:" {
@@ -449,7 +502,10 @@ func (s *scanner) startTag() (tokKind, error) {
 	}
 	start := xml.StartElement{Name: xml.Name{Space: space, Local: local}}
 	if len(attrs) > 0 {
-		start.Attr = make([]xml.Attr, len(attrs))
+		if cap(s.attrs) < len(attrs) {
+			s.attrs = make([]xml.Attr, len(attrs), 2*len(attrs))
+		}
+		start.Attr = s.attrs[:len(attrs):len(attrs)]
 		for i, a := range attrs {
 			p, l := splitName(a.qname)
 			sp := ""
@@ -466,9 +522,7 @@ func (s *scanner) startTag() (tokKind, error) {
 		}
 	}
 	s.stack = append(s.stack, scanFrame{qname: qname, name: start.Name, nsLen: nsLen})
-	if self {
-		s.pending = &xml.EndElement{Name: start.Name}
-	}
+	s.pending = self
 	s.tokStart = start
 	return kStart, nil
 }
@@ -477,6 +531,11 @@ func (s *scanner) startTag() (tokKind, error) {
 // normalise white space.
 func (s *scanner) attrValue(raw []byte) (string, error) {
 	if bytes.IndexAny(raw, "&\r") < 0 {
+		if len(raw) <= 64 {
+			// Language tags, namespaces, schema locations: the same few
+			// values on every record.
+			return s.intern(raw), nil
+		}
 		return string(raw), nil
 	}
 	out, err := s.unescape(nil, raw)
@@ -533,6 +592,27 @@ func (s *scanner) NextChild() (name xml.Name, lang, text string, ok bool, err er
 			return name, lang, text, err == nil, err
 		default:
 			return xml.Name{}, "", "", false, err
+		}
+	}
+}
+
+// skipElement consumes the element just started and returns the offset
+// where its end tag starts: Skip without a token per element.
+func (s *scanner) skipElement() (int, error) {
+	depth := 0
+	for {
+		pos := s.pos
+		k, err := s.next()
+		switch k {
+		case kStart:
+			depth++
+		case kEnd:
+			if depth == 0 {
+				return pos, nil
+			}
+			depth--
+		case kNone:
+			return 0, err
 		}
 	}
 }

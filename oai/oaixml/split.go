@@ -102,6 +102,8 @@ type Splitter struct {
 	scope      map[string]string
 	scopeDepth int
 	scopeValid bool
+	// names interns tag names: a list repeats the same few.
+	names map[string]string
 }
 
 type frame struct {
@@ -348,8 +350,8 @@ func (s *Splitter) Next() (*Chunk, error) {
 		}
 		tag := s.buf[lt : gt+1]
 		if tag[1] == '/' {
-			name := string(bytes.TrimSpace(tag[2 : len(tag)-1]))
-			if len(s.stack) == 0 || s.stack[len(s.stack)-1].name != name {
+			name := bytes.TrimSpace(tag[2 : len(tag)-1])
+			if len(s.stack) == 0 || s.stack[len(s.stack)-1].name != string(name) {
 				return nil, s.syntax(lt, "end tag </%s> does not match <%s>", name, s.top())
 			}
 			s.stack = s.stack[:len(s.stack)-1]
@@ -366,7 +368,7 @@ func (s *Splitter) Next() (*Chunk, error) {
 			}
 			continue
 		}
-		name, selfClosing := tagName(tag)
+		name, selfClosing := s.tagName(tag)
 		if name == "" {
 			return nil, s.syntax(lt, "malformed tag %.40q", tag)
 		}
@@ -456,7 +458,7 @@ func (s *Splitter) tagEnd(lt int) (int, error) {
 
 // tagName returns the qualified name of a start tag and whether it closes
 // itself.
-func tagName(tag []byte) (string, bool) {
+func (s *Splitter) tagName(tag []byte) (string, bool) {
 	inner := tag[1 : len(tag)-1]
 	self := len(inner) > 0 && inner[len(inner)-1] == '/'
 	end := 0
@@ -467,7 +469,18 @@ func tagName(tag []byte) (string, bool) {
 		}
 		end++
 	}
-	return string(inner[:end]), self
+	n := inner[:end]
+	if name, ok := s.names[string(n)]; ok {
+		return name, self
+	}
+	name := string(n)
+	if s.names == nil {
+		s.names = make(map[string]string)
+	}
+	if len(s.names) < 1024 {
+		s.names[name] = name
+	}
+	return name, self
 }
 
 // declarations returns the xmlns declarations of a start tag.
