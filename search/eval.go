@@ -589,7 +589,7 @@ func (e *evaluator) score(s *segEval) error {
 					return fmt.Errorf("search: postings of %s:%s lost document %d", t.field, t.term, doc)
 				}
 				tf := float64(post.Frequency())
-				l := post.Norm()
+				l := lengthOf(post.Norm())
 				s.score[doc] += float32(w * tf * (bm25K1 + 1) / (tf + k + kl*l))
 			}
 		}

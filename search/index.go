@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -128,8 +129,7 @@ func openShard(dir string, opt shardOptions, log *slog.Logger) (*shard, error) {
 		return syncedDirectory{index.NewFileSystemDirectory(dir)}
 	})
 	cfg = cfg.WithSegmentPlugin(plugin(ds, tn)).WithSegmentType(segmentType).WithSegmentVersion(segmentVersion)
-	// The norm is the field length; our scorer computes BM25 from it.
-	cfg.NormCalc = func(_ string, n int) float32 { return float32(n) }
+	cfg.NormCalc = func(_ string, n int) float32 { return normOf(n) }
 	mp := mergeplan.DefaultMergePlanOptions
 	if opt.mergeMaxSegmentsPerTier > 0 {
 		mp.MaxSegmentsPerTier = opt.mergeMaxSegmentsPerTier
@@ -149,6 +149,16 @@ func openShard(dir string, opt shardOptions, log *slog.Logger) (*shard, error) {
 	}
 	return s, nil
 }
+
+// normOf is the norm the index stores for a field of n terms, and
+// lengthOf its inverse: the field length, from which our scorer computes
+// BM25. ice writes a norm's float32 bits as a uvarint with every posting,
+// so the length goes in as the float whose bits are n (a subnormal): one
+// or two bytes a posting instead of the five a float like 12.0 takes
+// (a third of the postings' size), and a quicker read when scoring.
+func normOf(n int) float32 { return math.Float32frombits(uint32(n)) }
+
+func lengthOf(norm float64) float64 { return float64(math.Float32bits(float32(norm))) }
 
 // idTerm is a document's update key.
 type idTerm string

@@ -71,7 +71,9 @@ type Service struct {
 
 // schemaVersion is the version of what the index holds: fields, analysis,
 // columns. An index of another version is rebuilt at Open.
-const schemaVersion = 1
+//
+// 2: norms hold the field length as the bits of a float32 (normOf).
+const schemaVersion = 2
 
 const currentFile = "CURRENT"
 
