@@ -703,6 +703,16 @@ func (fc *facetCounter) run(s *segEval) {
 		fc.countAll(s.match, cols)
 		return
 	}
+	// The filters' values as the segment's local ordinals.
+	local := make([][]uint32, len(fc.filters))
+	for i, f := range fc.filters {
+		col := &cols.facets[f.facet]
+		for _, o := range f.ords {
+			if l := col.local(o); l != 0 {
+				local[i] = append(local[i], l)
+			}
+		}
+	}
 	full := uint32(1)<<len(fc.filters) - 1
 	hits := make([]uint32, 0, 1024)
 	buf := make([]uint32, 256)
@@ -716,7 +726,7 @@ func (fc *facetCounter) run(s *segEval) {
 			var mask uint32
 			for i, f := range fc.filters {
 				col := &cols.facets[f.facet]
-				for _, o := range f.ords {
+				for _, o := range local[i] {
 					if col.has(d, o) {
 						mask |= 1 << i
 						break
@@ -750,17 +760,11 @@ func (fc *facetCounter) countDoc(d uint32, cols *columns, only int) {
 		}
 		cnt := fc.counts[f]
 		col := &cols.facets[f]
-		if col.offs == nil {
-			if o := col.vals[d]; o != 0 && int(o) < len(cnt) {
-				cnt[o]++
+		col.each(d, func(o uint32) {
+			if g := col.glob[o]; int(g) < len(cnt) {
+				cnt[g]++
 			}
-			continue
-		}
-		for _, o := range col.vals[col.offs[d]:col.offs[d+1]] {
-			if int(o) < len(cnt) {
-				cnt[o]++
-			}
-		}
+		})
 	}
 }
 
@@ -773,35 +777,45 @@ func (fc *facetCounter) filtered(f Facet) bool {
 	return false
 }
 
+// countAll counts the documents of b: per segment into counts by local
+// ordinal, added to the index's ordinals at the end.
 func (fc *facetCounter) countAll(b *roaring.Bitmap, cols *columns) {
 	buf := make([]uint32, 256)
 	for f := range fc.want {
 		if !fc.want[f] {
 			continue
 		}
-		cnt := fc.counts[f]
 		col := &cols.facets[f]
+		lc := make([]uint32, len(col.glob))
 		it := b.ManyIterator()
 		for {
 			n := it.NextMany(buf)
 			if n == 0 {
 				break
 			}
-			if col.offs == nil {
+			switch {
+			case col.offs == nil && col.width == 1:
 				vals := col.vals
 				for _, d := range buf[:n] {
-					if o := vals[d]; o != 0 && int(o) < len(cnt) {
-						cnt[o]++
+					lc[vals[d]]++
+				}
+			case col.offs == nil:
+				for _, d := range buf[:n] {
+					lc[col.at(d)]++
+				}
+			default:
+				for _, d := range buf[:n] {
+					lo, hi := col.span(d)
+					for i := lo; i < hi; i++ {
+						lc[col.at(i)]++
 					}
 				}
-				continue
 			}
-			for _, d := range buf[:n] {
-				for _, o := range col.vals[col.offs[d]:col.offs[d+1]] {
-					if int(o) < len(cnt) {
-						cnt[o]++
-					}
-				}
+		}
+		cnt := fc.counts[f]
+		for l, c := range lc[1:] {
+			if g := col.glob[l+1]; c > 0 && int(g) < len(cnt) {
+				cnt[g] += c
 			}
 		}
 	}
@@ -854,12 +868,12 @@ func (a rank) before(b rank) bool {
 func (e *evaluator) keyOf(si int, doc uint32, sortBy string) rank {
 	s := e.segs[si]
 	cols := s.vs.cols
-	r := rank{seq: cols.seq[doc], seg: si, doc: doc}
+	r := rank{seq: cols.seq(doc), seg: si, doc: doc}
 	switch sortBy {
 	case SortDate:
-		r.key = float64(cols.date[doc])
+		r.key = float64(cols.date(doc))
 	case SortUpdated:
-		r.key = float64(cols.seq[doc])
+		r.key = float64(r.seq)
 	default:
 		if s.score != nil {
 			r.key = float64(s.score[doc])

@@ -306,7 +306,7 @@ func newView(snap *index.Snapshot) (*view, error) {
 		}
 		for _, d := range cols.meta {
 			if vs.live.Contains(d) {
-				v.checkpoint = max(v.checkpoint, cols.seq[d])
+				v.checkpoint = max(v.checkpoint, cols.seq(d))
 				vs.live.Remove(d)
 			}
 		}
