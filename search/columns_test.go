@@ -9,10 +9,19 @@ import (
 
 // testRows makes documents with ids and facet values named after them:
 // type "T<id>", every other one two subjects.
+// Descriptions: "melt melt <id>" ("<id> <id>" too for every third).
 func testRows(ds *dicts, ids ...string) docRows {
 	var rows docRows
+	b := newBuilder(ds)
 	for i, id := range ids {
 		d := &document{id: id, seq: uint64(10 + i), date: int32(20200101 + i), cluster: uint64(i) << 40}
+		b.reset()
+		desc := "melt melt " + id
+		if i%3 == 0 {
+			desc += " " + id + " " + id
+		}
+		b.textField(fieldDescription, desc)
+		b.finish(d)
 		d.facetOrds[FacetType] = []uint32{ds[FacetType].ord("T" + id)}
 		if i%2 == 0 {
 			d.facetOrds[FacetSubject] = []uint32{ds[FacetSubject].ord("s1"), ds[FacetSubject].ord("s-" + id)}
@@ -32,7 +41,24 @@ func describe(c *columns, ds *dicts) []string {
 			col := &c.facets[f]
 			col.each(d, func(o uint32) { s += fmt.Sprintf(" %s=%s", Facet(f), ds[f].name(col.glob[o])) })
 		}
+		for t := range c.text {
+			if l := c.text[t].lens.at(d); l != 0 {
+				s += fmt.Sprintf(" %s.len=%d", textFields[t], l)
+			}
+		}
 		out = append(out, s)
+	}
+	for t := range c.text {
+		tc := &c.text[t]
+		for i := 0; i < len(tc.termOffs)/4-1; i++ {
+			term := string(tc.termData[le32(tc.termOffs[4*i:]):le32(tc.termOffs[4*i+4:])])
+			s := fmt.Sprintf("%s:%s", textFields[t], term)
+			docs, tfs := tc.freqs(term)
+			for e := range tfs {
+				s += fmt.Sprintf(" %s*%d", c.id(le32(docs[4*e:])), tfs[e])
+			}
+			out = append(out, s)
+		}
 	}
 	return out
 }
@@ -64,15 +90,17 @@ func TestColumnsEncodeMerge(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		"a0 seq=10 date=20200101 cluster=0 flags=0 type=Ta0 subject=s1 subject=s-a0",
-		"a1 seq=11 date=20200102 cluster=10000000000 flags=0 type=Ta1",
-		"a2 seq=12 date=20200103 cluster=20000000000 flags=0 type=Ta2 subject=s1 subject=s-a2",
+		"a0 seq=10 date=20200101 cluster=0 flags=0 type=Ta0 subject=s1 subject=s-a0 description.len=5",
+		"a1 seq=11 date=20200102 cluster=10000000000 flags=0 type=Ta1 description.len=3",
+		"a2 seq=12 date=20200103 cluster=20000000000 flags=0 type=Ta2 subject=s1 subject=s-a2 description.len=3",
+		"description:a0 a0*3",
+		"description:melt a0*2 a1*2 a2*2",
 	}
 	if got := describe(a, ds2); !reflect.DeepEqual(got, want) {
 		t.Errorf("columns read back:\n%q\nwant\n%q", got, want)
 	}
-	if a.facets[FacetType].width != 1 || a.facets[FacetType].offs != nil || a.facets[FacetSubject].offs == nil {
-		t.Errorf("type is width %d multi %v, subject multi %v", a.facets[FacetType].width, a.facets[FacetType].offs != nil, a.facets[FacetSubject].offs != nil)
+	if a.facets[FacetType].vals.width != 1 || a.facets[FacetType].offs != nil || a.facets[FacetSubject].offs == nil {
+		t.Errorf("type is width %d multi %v, subject multi %v", a.facets[FacetType].vals.width, a.facets[FacetType].offs != nil, a.facets[FacetSubject].offs != nil)
 	}
 
 	// Merge dropping a1 and b0, numbered as ice numbers them.
@@ -91,7 +119,9 @@ func TestColumnsEncodeMerge(t *testing.T) {
 	}
 	want = []string{
 		want[0], want[2],
-		"b1 seq=11 date=20200102 cluster=10000000000 flags=0 type=Tb1",
+		"b1 seq=11 date=20200102 cluster=10000000000 flags=0 type=Tb1 description.len=3",
+		"description:a0 a0*3",
+		"description:melt a0*2 a2*2 b1*2",
 	}
 	if got := describe(m, ds); !reflect.DeepEqual(got, want) {
 		t.Errorf("merged:\n%q\nwant\n%q", got, want)
@@ -122,8 +152,8 @@ func TestColumnsWidths(t *testing.T) {
 				t.Fatal(err)
 			}
 			col := &c.facets[FacetYear]
-			if col.width != tc.width {
-				t.Errorf("width %d, want %d", col.width, tc.width)
+			if col.vals.width != tc.width {
+				t.Errorf("width %d, want %d", col.vals.width, tc.width)
 			}
 			for _, d := range []uint32{0, uint32(tc.values - 1)} {
 				if got, want := ds[FacetYear].name(col.glob[col.at(d)]), fmt.Sprint("y", d); got != want {
@@ -151,7 +181,7 @@ func TestColumnsCorrupt(t *testing.T) {
 	// of hard-coding offsets.
 	bad := bytes.Clone(blob)
 	c, _ := openColumns(bad, ds)
-	vals := c.facets[FacetType].vals
+	vals := c.facets[FacetType].vals.b
 	vals[len(vals)-1] = 200
 	if _, err := openColumns(bad, ds); err == nil {
 		t.Error("value past the dictionary accepted")

@@ -51,6 +51,7 @@ type document struct {
 	locs   []docLoc
 	text   []byte // the bytes of every term
 
+	lens      [numText]uint32 // the text fields' lengths
 	id        string
 	seq       uint64
 	date      int32
@@ -126,6 +127,7 @@ type builder struct {
 	terms  []docTerm
 	locs   []docLoc
 	text   []byte
+	lens   [numText]uint32
 	// the field being built: its term indexes by bytes, and each
 	// occurrence (term index, position) in text order
 	idx map[string]uint32
@@ -142,6 +144,7 @@ func newBuilder(ds *dicts) *builder {
 // reset starts a document.
 func (b *builder) reset() {
 	b.fields, b.terms, b.locs, b.text = b.fields[:0], b.terms[:0], b.locs[:0], b.text[:0]
+	b.lens = [numText]uint32{}
 }
 
 // textField analyses values into one positional field.
@@ -187,6 +190,9 @@ func (b *builder) textField(name string, values ...string) {
 		t.hi++
 	}
 	b.fields = append(b.fields, docField{name: name, length: len(b.occ), lo: first, hi: uint32(len(b.terms))})
+	if t := textIndex(name); t >= 0 {
+		b.lens[t] = uint32(len(b.occ))
+	}
 }
 
 // keywordField indexes exact values, once each.
@@ -220,6 +226,7 @@ func (b *builder) finish(d *document) {
 	d.terms = slices.Clone(b.terms)
 	d.locs = slices.Clone(b.locs)
 	d.text = slices.Clone(b.text)
+	d.lens = b.lens
 	for i := range d.fields {
 		d.fields[i].d = d
 	}

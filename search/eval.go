@@ -497,32 +497,30 @@ func collectTerms(n node, neg bool, out *[]scoreTerm, words *[]string) {
 	}
 }
 
-// stats fills the BM25 statistics of the scoring terms from the view.
+// stats fills the BM25 statistics of the scoring terms from the view:
+// document frequencies from the postings, average field lengths from the
+// columns. Both count the documents of records updated or deleted until a
+// merge drops them, as Lucene's do.
 func (e *evaluator) stats() error {
 	n := float64(e.v.records)
 	if n == 0 {
 		n = 1
 	}
-	type fieldStat struct{ docs, tokens float64 }
-	fs := map[string]*fieldStat{}
 	for i := range e.terms {
 		t := &e.terms[i]
-		st := fs[t.field]
-		if st == nil {
-			st = &fieldStat{}
-			for _, s := range e.segs {
-				cs, err := s.vs.seg.CollectionStats(t.field)
-				if err != nil {
-					return err
-				}
-				st.docs += float64(cs.DocumentCount())
-				st.tokens += float64(cs.SumTotalTermFrequency())
-			}
-			fs[t.field] = st
+		ti := textIndex(t.field)
+		if ti < 0 {
+			return fmt.Errorf("search: score of %s, not a text field", t.field)
+		}
+		var docs, tokens float64
+		for _, s := range e.segs {
+			tc := &s.vs.cols.text[ti]
+			docs += float64(tc.withField)
+			tokens += float64(tc.tokens)
 		}
 		t.avgLen = 1
-		if st.docs > 0 {
-			t.avgLen = st.tokens / st.docs
+		if docs > 0 {
+			t.avgLen = tokens / docs
 		}
 		var df float64
 		for _, s := range e.segs {
@@ -540,7 +538,10 @@ func (e *evaluator) stats() error {
 
 var scorePool = sync.Pool{New: func() any { return new([]float32) }}
 
-// score adds the BM25 scores of the scoring terms at the hits of s.
+// score adds the BM25 scores of the scoring terms at the hits of s. The
+// documents holding a term come from its postings bitmap; the frequency is
+// 1 but for the few documents the columns list, and the field length comes
+// from the columns (see columns): ice's postings are not decoded.
 func (e *evaluator) score(s *segEval) error {
 	if len(e.terms) == 0 || s.hits.IsEmpty() {
 		return nil
@@ -552,12 +553,9 @@ func (e *evaluator) score(s *segEval) error {
 	s.score = (*p)[:s.vs.n]
 	buf := make([]uint32, 256)
 	for _, t := range e.terms {
-		pl, err := s.postingsList(t.field, []byte(t.term))
-		if err != nil {
-			return err
-		}
-		if pl.Count() == 0 {
-			continue
+		ti := textIndex(t.field)
+		if ti < 0 {
+			return fmt.Errorf("search: score of %s, not a text field", t.field)
 		}
 		all, err := s.postings(t.field, []byte(t.term))
 		if err != nil {
@@ -567,13 +565,17 @@ func (e *evaluator) score(s *segEval) error {
 		if at.IsEmpty() {
 			continue
 		}
-		pi, err := pl.Iterator(true, true, false, nil)
-		if err != nil {
-			return err
-		}
-		w := t.weight * t.idf
+		tc := &s.vs.cols.text[ti]
+		docs, tfs := tc.freqs(t.term)
+		lens := tc.lens
+		w := t.weight * t.idf * (bm25K1 + 1)
 		k := bm25K1 * (1 - bm25B)
 		kl := bm25K1 * bm25B / t.avgLen
+		next := uint32(math.MaxUint32) // the next document with a frequency above 1
+		if len(tfs) > 0 {
+			next = le32(docs)
+		}
+		x := 0
 		mi := at.ManyIterator()
 		for {
 			got := mi.NextMany(buf)
@@ -581,16 +583,21 @@ func (e *evaluator) score(s *segEval) error {
 				break
 			}
 			for _, doc := range buf[:got] {
-				post, err := pi.Advance(uint64(doc))
-				if err != nil {
-					return err
+				tf := 1.0
+				if doc >= next {
+					for next < doc {
+						x++
+						next = math.MaxUint32
+						if x < len(tfs) {
+							next = le32(docs[4*x:])
+						}
+					}
+					if next == doc {
+						tf = float64(tfs[x])
+					}
 				}
-				if post == nil || post.Number() != uint64(doc) {
-					return fmt.Errorf("search: postings of %s:%s lost document %d", t.field, t.term, doc)
-				}
-				tf := float64(post.Frequency())
-				l := lengthOf(post.Norm())
-				s.score[doc] += float32(w * tf * (bm25K1 + 1) / (tf + k + kl*l))
+				l := float64(lens.at(doc))
+				s.score[doc] += float32(w * tf / (tf + k + kl*l))
 			}
 		}
 	}
@@ -794,8 +801,8 @@ func (fc *facetCounter) countAll(b *roaring.Bitmap, cols *columns) {
 				break
 			}
 			switch {
-			case col.offs == nil && col.width == 1:
-				vals := col.vals
+			case col.offs == nil && col.vals.width == 1:
+				vals := col.vals.b
 				for _, d := range buf[:n] {
 					lc[vals[d]]++
 				}

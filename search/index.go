@@ -150,15 +150,13 @@ func openShard(dir string, opt shardOptions, log *slog.Logger) (*shard, error) {
 	return s, nil
 }
 
-// normOf is the norm the index stores for a field of n terms, and
-// lengthOf its inverse: the field length, from which our scorer computes
-// BM25. ice writes a norm's float32 bits as a uvarint with every posting,
-// so the length goes in as the float whose bits are n (a subnormal): one
-// or two bytes a posting instead of the five a float like 12.0 takes
-// (a third of the postings' size), and a quicker read when scoring.
+// normOf is the norm the index stores for a field of n terms. Our scorer
+// reads field lengths from the columns, but ice writes a norm's float32
+// bits as a uvarint with every posting, so the norm is the float whose
+// bits are n (a subnormal, the inverse is math.Float32bits): one or two
+// bytes a posting instead of the five a float like 12.0 takes (a third of
+// the postings' size).
 func normOf(n int) float32 { return math.Float32frombits(uint32(n)) }
-
-func lengthOf(norm float64) float64 { return float64(math.Float32bits(float32(norm))) }
 
 // idTerm is a document's update key.
 type idTerm string
