@@ -212,6 +212,7 @@ func BenchmarkQueryFacets(b *testing.B) {
 	facets := []Facet{FacetType, FacetYear, FacetLanguage, FacetLicense}
 	var lat []time.Duration
 	var matches int64
+	c0 := cpuTime()
 	for b.Loop() {
 		// A round of queries per iteration, so that -benchtime 1x (make
 		// bench) still gives percentiles.
@@ -226,9 +227,11 @@ func BenchmarkQueryFacets(b *testing.B) {
 			matches += res.Total
 		}
 	}
+	cpu := cpuTime() - c0
 	p50, p99 := percentiles(lat)
 	b.ReportMetric(p50, "p50-ms")
 	b.ReportMetric(p99, "p99-ms")
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(len(lat)), "cpu-ms/query")
 	b.ReportMetric(float64(matches)/float64(len(lat)), "matches/query")
 	b.ReportMetric(float64(rssBytes())/(1<<20), "rss-MiB")
 }
@@ -240,6 +243,7 @@ func BenchmarkRareTerm(b *testing.B) {
 	n := benchN()
 	rng := rand.New(rand.NewPCG(3, 4))
 	var lat []time.Duration
+	c0 := cpuTime()
 	for b.Loop() {
 		for range queriesPerRound {
 			// Record identifiers are rare terms: each is in one record.
@@ -256,8 +260,10 @@ func BenchmarkRareTerm(b *testing.B) {
 			}
 		}
 	}
+	cpu := cpuTime() - c0
 	p50, p99 := percentiles(lat)
 	b.ReportMetric(p50, "p50-ms")
 	b.ReportMetric(p99, "p99-ms")
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(len(lat)), "cpu-ms/query")
 	runtime.KeepAlive(svc)
 }

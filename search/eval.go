@@ -497,32 +497,30 @@ func collectTerms(n node, neg bool, out *[]scoreTerm, words *[]string) {
 	}
 }
 
-// stats fills the BM25 statistics of the scoring terms from the view.
+// stats fills the BM25 statistics of the scoring terms from the view:
+// document frequencies from the postings, average field lengths from the
+// columns. Both count the documents of records updated or deleted until a
+// merge drops them, as Lucene's do.
 func (e *evaluator) stats() error {
 	n := float64(e.v.records)
 	if n == 0 {
 		n = 1
 	}
-	type fieldStat struct{ docs, tokens float64 }
-	fs := map[string]*fieldStat{}
 	for i := range e.terms {
 		t := &e.terms[i]
-		st := fs[t.field]
-		if st == nil {
-			st = &fieldStat{}
-			for _, s := range e.segs {
-				cs, err := s.vs.seg.CollectionStats(t.field)
-				if err != nil {
-					return err
-				}
-				st.docs += float64(cs.DocumentCount())
-				st.tokens += float64(cs.SumTotalTermFrequency())
-			}
-			fs[t.field] = st
+		ti := textIndex(t.field)
+		if ti < 0 {
+			return fmt.Errorf("search: score of %s, not a text field", t.field)
+		}
+		var docs, tokens float64
+		for _, s := range e.segs {
+			tc := &s.vs.cols.text[ti]
+			docs += float64(tc.withField)
+			tokens += float64(tc.tokens)
 		}
 		t.avgLen = 1
-		if st.docs > 0 {
-			t.avgLen = st.tokens / st.docs
+		if docs > 0 {
+			t.avgLen = tokens / docs
 		}
 		var df float64
 		for _, s := range e.segs {
@@ -540,7 +538,10 @@ func (e *evaluator) stats() error {
 
 var scorePool = sync.Pool{New: func() any { return new([]float32) }}
 
-// score adds the BM25 scores of the scoring terms at the hits of s.
+// score adds the BM25 scores of the scoring terms at the hits of s. The
+// documents holding a term come from its postings bitmap; the frequency is
+// 1 but for the few documents the columns list, and the field length comes
+// from the columns (see columns): ice's postings are not decoded.
 func (e *evaluator) score(s *segEval) error {
 	if len(e.terms) == 0 || s.hits.IsEmpty() {
 		return nil
@@ -552,12 +553,9 @@ func (e *evaluator) score(s *segEval) error {
 	s.score = (*p)[:s.vs.n]
 	buf := make([]uint32, 256)
 	for _, t := range e.terms {
-		pl, err := s.postingsList(t.field, []byte(t.term))
-		if err != nil {
-			return err
-		}
-		if pl.Count() == 0 {
-			continue
+		ti := textIndex(t.field)
+		if ti < 0 {
+			return fmt.Errorf("search: score of %s, not a text field", t.field)
 		}
 		all, err := s.postings(t.field, []byte(t.term))
 		if err != nil {
@@ -567,13 +565,17 @@ func (e *evaluator) score(s *segEval) error {
 		if at.IsEmpty() {
 			continue
 		}
-		pi, err := pl.Iterator(true, true, false, nil)
-		if err != nil {
-			return err
-		}
-		w := t.weight * t.idf
+		tc := &s.vs.cols.text[ti]
+		docs, tfs := tc.freqs(t.term)
+		lens := tc.lens
+		w := t.weight * t.idf * (bm25K1 + 1)
 		k := bm25K1 * (1 - bm25B)
 		kl := bm25K1 * bm25B / t.avgLen
+		next := uint32(math.MaxUint32) // the next document with a frequency above 1
+		if len(tfs) > 0 {
+			next = le32(docs)
+		}
+		x := 0
 		mi := at.ManyIterator()
 		for {
 			got := mi.NextMany(buf)
@@ -581,16 +583,21 @@ func (e *evaluator) score(s *segEval) error {
 				break
 			}
 			for _, doc := range buf[:got] {
-				post, err := pi.Advance(uint64(doc))
-				if err != nil {
-					return err
+				tf := 1.0
+				if doc >= next {
+					for next < doc {
+						x++
+						next = math.MaxUint32
+						if x < len(tfs) {
+							next = le32(docs[4*x:])
+						}
+					}
+					if next == doc {
+						tf = float64(tfs[x])
+					}
 				}
-				if post == nil || post.Number() != uint64(doc) {
-					return fmt.Errorf("search: postings of %s:%s lost document %d", t.field, t.term, doc)
-				}
-				tf := float64(post.Frequency())
-				l := post.Norm()
-				s.score[doc] += float32(w * tf * (bm25K1 + 1) / (tf + k + kl*l))
+				l := float64(lens.at(doc))
+				s.score[doc] += float32(w * tf / (tf + k + kl*l))
 			}
 		}
 	}
@@ -703,6 +710,16 @@ func (fc *facetCounter) run(s *segEval) {
 		fc.countAll(s.match, cols)
 		return
 	}
+	// The filters' values as the segment's local ordinals.
+	local := make([][]uint32, len(fc.filters))
+	for i, f := range fc.filters {
+		col := &cols.facets[f.facet]
+		for _, o := range f.ords {
+			if l := col.local(o); l != 0 {
+				local[i] = append(local[i], l)
+			}
+		}
+	}
 	full := uint32(1)<<len(fc.filters) - 1
 	hits := make([]uint32, 0, 1024)
 	buf := make([]uint32, 256)
@@ -716,7 +733,7 @@ func (fc *facetCounter) run(s *segEval) {
 			var mask uint32
 			for i, f := range fc.filters {
 				col := &cols.facets[f.facet]
-				for _, o := range f.ords {
+				for _, o := range local[i] {
 					if col.has(d, o) {
 						mask |= 1 << i
 						break
@@ -750,17 +767,11 @@ func (fc *facetCounter) countDoc(d uint32, cols *columns, only int) {
 		}
 		cnt := fc.counts[f]
 		col := &cols.facets[f]
-		if col.offs == nil {
-			if o := col.vals[d]; o != 0 && int(o) < len(cnt) {
-				cnt[o]++
+		col.each(d, func(o uint32) {
+			if g := col.glob[o]; int(g) < len(cnt) {
+				cnt[g]++
 			}
-			continue
-		}
-		for _, o := range col.vals[col.offs[d]:col.offs[d+1]] {
-			if int(o) < len(cnt) {
-				cnt[o]++
-			}
-		}
+		})
 	}
 }
 
@@ -773,35 +784,45 @@ func (fc *facetCounter) filtered(f Facet) bool {
 	return false
 }
 
+// countAll counts the documents of b: per segment into counts by local
+// ordinal, added to the index's ordinals at the end.
 func (fc *facetCounter) countAll(b *roaring.Bitmap, cols *columns) {
 	buf := make([]uint32, 256)
 	for f := range fc.want {
 		if !fc.want[f] {
 			continue
 		}
-		cnt := fc.counts[f]
 		col := &cols.facets[f]
+		lc := make([]uint32, len(col.glob))
 		it := b.ManyIterator()
 		for {
 			n := it.NextMany(buf)
 			if n == 0 {
 				break
 			}
-			if col.offs == nil {
-				vals := col.vals
+			switch {
+			case col.offs == nil && col.vals.width == 1:
+				vals := col.vals.b
 				for _, d := range buf[:n] {
-					if o := vals[d]; o != 0 && int(o) < len(cnt) {
-						cnt[o]++
+					lc[vals[d]]++
+				}
+			case col.offs == nil:
+				for _, d := range buf[:n] {
+					lc[col.at(d)]++
+				}
+			default:
+				for _, d := range buf[:n] {
+					lo, hi := col.span(d)
+					for i := lo; i < hi; i++ {
+						lc[col.at(i)]++
 					}
 				}
-				continue
 			}
-			for _, d := range buf[:n] {
-				for _, o := range col.vals[col.offs[d]:col.offs[d+1]] {
-					if int(o) < len(cnt) {
-						cnt[o]++
-					}
-				}
+		}
+		cnt := fc.counts[f]
+		for l, c := range lc[1:] {
+			if g := col.glob[l+1]; c > 0 && int(g) < len(cnt) {
+				cnt[g] += c
 			}
 		}
 	}
@@ -854,12 +875,12 @@ func (a rank) before(b rank) bool {
 func (e *evaluator) keyOf(si int, doc uint32, sortBy string) rank {
 	s := e.segs[si]
 	cols := s.vs.cols
-	r := rank{seq: cols.seq[doc], seg: si, doc: doc}
+	r := rank{seq: cols.seq(doc), seg: si, doc: doc}
 	switch sortBy {
 	case SortDate:
-		r.key = float64(cols.date[doc])
+		r.key = float64(cols.date(doc))
 	case SortUpdated:
-		r.key = float64(cols.seq[doc])
+		r.key = float64(r.seq)
 	default:
 		if s.score != nil {
 			r.key = float64(s.score[doc])

@@ -73,5 +73,6 @@ func (s *Service) Reindex(ctx context.Context, progress func(Progress)) error {
 		s.log.Warn("removing the old search index generation", "dir", old.dir, "err", err)
 	}
 	s.log.Info("search reindex finished", "dir", dir, "checkpoint", sh.checkpoint())
+	releaseMemory()
 	return nil
 }

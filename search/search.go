@@ -153,7 +153,7 @@ func (s *Service) Search(ctx context.Context, req Request) (*Result, error) {
 		page, clusters = page[:0], clusters[:0]
 		for _, r := range cands {
 			var members []member
-			if c := e.segs[r.seg].vs.cols.cluster[r.doc]; c != 0 {
+			if c := e.segs[r.seg].vs.cols.cluster(r.doc); c != 0 {
 				if members, err = e.clusterMembers(c); err != nil {
 					return nil, err
 				}

@@ -29,7 +29,7 @@ import (
 // columns encoding bumps segmentVersion (and schemaVersion, see index.go).
 const (
 	segmentType    = "colligo-ice"
-	segmentVersion = 1
+	segmentVersion = 2
 	trailerMagic   = 0xC011160A
 	trailerLen     = 4 + 8 + 8 + 4
 )
@@ -42,7 +42,7 @@ const columnsField = "\x00colligo.columns"
 type colSegment struct {
 	segment.Segment // *ice.Segment
 	cols            *columns
-	ds              *dicts
+	crc             uint32 // of cols.blob
 }
 
 // columnsReader carries a segment's columns out of DocumentValueReader.
@@ -66,16 +66,21 @@ func (s *colSegment) WriteTo(w io.Writer, closeCh chan struct{}) (int64, error) 
 	if err != nil {
 		return n, err
 	}
-	m, err := writeColumns(w, s.cols.encode(s.ds), n)
-	return n + m, err
+	m, err := w.Write(s.cols.blob)
+	if err != nil {
+		return n + int64(m), err
+	}
+	k, err := writeTrailer(w, s.crc, int64(m), n)
+	return n + int64(m) + k, err
 }
 
-func writeColumns(w io.Writer, blob []byte, iceLen int64) (int64, error) {
-	blob = binary.LittleEndian.AppendUint32(blob, crc32.ChecksumIEEE(blob))
-	blob = binary.LittleEndian.AppendUint64(blob, uint64(len(blob)-4))
-	blob = binary.LittleEndian.AppendUint64(blob, uint64(iceLen))
-	blob = binary.LittleEndian.AppendUint32(blob, trailerMagic)
-	n, err := w.Write(blob)
+func writeTrailer(w io.Writer, crc uint32, colLen, iceLen int64) (int64, error) {
+	b := make([]byte, 0, trailerLen)
+	b = binary.LittleEndian.AppendUint32(b, crc)
+	b = binary.LittleEndian.AppendUint64(b, uint64(colLen))
+	b = binary.LittleEndian.AppendUint64(b, uint64(iceLen))
+	b = binary.LittleEndian.AppendUint32(b, trailerMagic)
+	n, err := w.Write(b)
 	return int64(n), err
 }
 
@@ -99,19 +104,27 @@ func plugin(ds *dicts, tn *turns) *index.SegmentPlugin {
 		Type:    segmentType,
 		Version: segmentVersion,
 		New: func(docs []segment.Document, normCalc func(string, int) float32) (segment.Segment, uint64, error) {
-			var b colBuilder
-			for _, d := range docs {
+			rows := make(docRows, len(docs))
+			for i, d := range docs {
 				doc, ok := d.(*document)
 				if !ok {
 					return nil, 0, fmt.Errorf("search: segment of a %T", d)
 				}
-				b.add(doc.id, doc.seq, doc.date, doc.cluster, doc.flags, &doc.facetOrds)
+				rows[i] = doc
+			}
+			blob, crc, err := encodeColumns(rows, ds)
+			if err != nil {
+				return nil, 0, err
+			}
+			cols, err := openColumns(blob, ds)
+			if err != nil {
+				return nil, 0, err
 			}
 			seg, n, err := ice.New(docs, normCalc)
 			if err != nil {
 				return nil, 0, err
 			}
-			cs := &colSegment{Segment: seg, cols: b.finish(), ds: ds}
+			cs := &colSegment{Segment: seg, cols: cols, crc: crc}
 			if len(docs) > 0 {
 				if err := tn.wait(docs[0].(*document).turn); err != nil {
 					return nil, 0, fmt.Errorf("search: an earlier batch failed: %w", err)
@@ -144,7 +157,7 @@ func plugin(ds *dicts, tn *turns) *index.SegmentPlugin {
 			if crc32.ChecksumIEEE(blob) != crc {
 				return nil, errors.New("search: segment columns fail their checksum")
 			}
-			cols, err := decodeColumns(blob, ds)
+			cols, err := openColumns(blob, ds)
 			if err != nil {
 				return nil, err
 			}
@@ -155,7 +168,7 @@ func plugin(ds *dicts, tn *turns) *index.SegmentPlugin {
 			if seg.Count() != uint64(cols.n) {
 				return nil, fmt.Errorf("search: segment has %d documents but %d column rows", seg.Count(), cols.n)
 			}
-			return &colSegment{Segment: seg, cols: cols, ds: ds}, nil
+			return &colSegment{Segment: seg, cols: cols, crc: crc}, nil
 		},
 		Merge: func(segs []segment.Segment, drops []*roaring.Bitmap, bufSize int) segment.Merger {
 			inner := make([]segment.Segment, len(segs))
@@ -175,17 +188,23 @@ type colMerger struct {
 	ds   *dicts
 }
 
+// WriteTo writes the merged ice segment, then streams the merged columns
+// from the sources' (no merged copy is built in memory).
 func (m *colMerger) WriteTo(w io.Writer, closeCh chan struct{}) (int64, error) {
 	n, err := m.ice.WriteTo(w, closeCh)
 	if err != nil {
 		return n, err
 	}
-	merged, err := mergeColumns(m.cols, m.ice.DocumentNumbers())
+	rows, err := newMergeRows(m.cols, m.ice.DocumentNumbers())
 	if err != nil {
 		return n, err
 	}
-	k, err := writeColumns(w, merged.encode(m.ds), n)
-	return n + k, err
+	k, crc, err := writeColumns(w, rows, m.ds)
+	if err != nil {
+		return n + k, err
+	}
+	t, err := writeTrailer(w, crc, k, n)
+	return n + k + t, err
 }
 
 func (m *colMerger) DocumentNumbers() [][]uint64 { return m.ice.DocumentNumbers() }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -80,7 +81,9 @@ type Service struct {
 
 // schemaVersion is the version of what the index holds: fields, analysis,
 // columns. An index of another version is rebuilt at Open.
-const schemaVersion = 1
+//
+// 2: norms hold the field length as the bits of a float32 (normOf).
+const schemaVersion = 2
 
 const currentFile = "CURRENT"
 
@@ -297,6 +300,7 @@ func (s *Service) Close() error {
 func (s *Service) Run(ctx context.Context) error {
 	ticker := time.NewTicker(10 * time.Second)
 	defer ticker.Stop()
+	var caughtUp int64 // records indexed since the indexer last waited
 	for {
 		sh, err := s.shard()
 		if err != nil {
@@ -304,11 +308,17 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		after := sh.checkpoint()
 		if s.st.LastSeq() > after {
-			if _, err := s.follow(ctx, nil); err != nil && !errors.Is(err, errSwapped) {
+			n, err := s.follow(ctx, nil)
+			if err != nil && !errors.Is(err, errSwapped) {
 				return err
 			}
+			caughtUp += n
 			continue
 		}
+		if caughtUp >= releaseAfter {
+			releaseMemory()
+		}
+		caughtUp = 0
 		wctx, cancel := context.WithCancel(ctx)
 		werr := make(chan error, 1)
 		go func() { werr <- s.st.WaitSeq(wctx, after) }()
@@ -332,6 +342,19 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// releaseAfter is the number of records after whose indexing the indexer,
+// once it has caught up, hands the memory it used back to the system.
+const releaseAfter = 100_000
+
+// releaseMemory returns the heap's free memory to the system now. Catching
+// up on a large backlog (a first start, an import while the node runs)
+// keeps ~200 MB of batches and segment builders live and leaves several
+// times that in garbage at the serving node's GOGC; the runtime would
+// return it only minutes later, and only after its next collection, which
+// an idle node may not run for two minutes. A variable so that tests can
+// count the calls.
+var releaseMemory = debug.FreeOSMemory
 
 // CatchUp indexes every change the store holds now, then returns. The CLI
 // uses it before searching a stopped data directory.

@@ -1,0 +1,53 @@
+package search
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+
+	segment "github.com/blugelabs/bluge_segment_api"
+
+	"github.com/colligo/colligo/store"
+)
+
+// visit lists what a document hands Bluge: per field its length, then
+// each term with its frequency and positions.
+func visit(d *document) []string {
+	var out []string
+	d.EachField(func(f segment.Field) {
+		out = append(out, fmt.Sprintf("%s len=%d", f.Name(), f.Length()))
+		f.EachTerm(func(t segment.FieldTerm) {
+			s := fmt.Sprintf("  %s x%d", t.Term(), t.Frequency())
+			t.EachLocation(func(l segment.Location) { s += fmt.Sprintf(" @%d", l.Pos()) })
+			out = append(out, s)
+		})
+	})
+	return out
+}
+
+func TestBuilderDocument(t *testing.T) {
+	b := newBuilder(newDicts())
+	r := &store.Record{ID: "r1", Origin: "n1"}
+	r.Metadata.Titles = []store.Text{{Value: "Glacier mass, glacier melt"}, {Value: "Melt"}}
+	r.Metadata.Languages = []string{"en", "de", "en"}
+	// A first document leaves nothing behind in the builder's scratch.
+	other := &store.Record{ID: "r0"}
+	other.Metadata.Titles = []store.Text{{Value: "Something else entirely"}}
+	b.build(other, 1)
+	d := b.build(r, 7)
+	want := []string{
+		"_id len=1", "  r1 x1",
+		"title len=5", "  glacier x2 @1 @3", "  mass x1 @2", "  melt x2 @4 @105",
+		"language len=2", "  en x1", "  de x1",
+		"origin len=1", "  n1 x1",
+	}
+	if got := visit(d); !reflect.DeepEqual(got, want) {
+		t.Errorf("document:\n%q\nwant\n%q", got, want)
+	}
+	if d.id != "r1" || d.seq != 7 {
+		t.Errorf("id %q seq %d", d.id, d.seq)
+	}
+	if got := visit(checkpointDoc(9)); !reflect.DeepEqual(got, []string{"_id len=1", "  \x00checkpoint x1"}) {
+		t.Errorf("checkpoint document: %q", got)
+	}
+}
