@@ -2,6 +2,7 @@ package search
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -341,6 +342,24 @@ type colRows interface {
 	freqs(t int, fn func(term []byte, rows []uint32, tfs []uint8))
 }
 
+// freqTable is what freqs yields for one text field, gathered: the
+// terms' bytes and end offsets, and each term's rows and frequencies.
+type freqTable struct {
+	terms    []byte
+	termEnds []uint32
+	rows     []uint32
+	tfs      []uint8
+	rowEnds  []uint32
+}
+
+func (ft *freqTable) add(term []byte, rows []uint32, tfs []uint8) {
+	ft.terms = append(ft.terms, term...)
+	ft.termEnds = append(ft.termEnds, uint32(len(ft.terms)))
+	ft.rows = append(ft.rows, rows...)
+	ft.tfs = append(ft.tfs, tfs...)
+	ft.rowEnds = append(ft.rowEnds, uint32(len(ft.rows)))
+}
+
 // docRows are the documents of a new segment.
 type docRows []*document
 
@@ -375,7 +394,12 @@ func (r docRows) freqs(t int, fn func(term []byte, rows []uint32, tfs []uint8)) 
 			}
 		}
 	}
-	slices.SortStableFunc(es, func(a, b entry) int { return bytes.Compare(a.term, b.term) })
+	slices.SortFunc(es, func(a, b entry) int {
+		if c := bytes.Compare(a.term, b.term); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.row, b.row)
+	})
 	var rows []uint32
 	var tfs []uint8
 	for i := 0; i < len(es); {
@@ -682,38 +706,31 @@ func writeColumns(w io.Writer, rows colRows, ds *dicts) (int64, uint32, error) {
 			e.uint(width, rows.length(t, j))
 		}
 		e.section()
-		// The frequencies, in five passes over the terms (a merge streams
-		// them from its sources again for each).
-		k, off := uint32(0), uint32(0)
+		// The frequencies: gathered once (for new documents that means a
+		// sort, for a merge a pass over its sources), written in five
+		// sections.
+		var ft freqTable
+		rows.freqs(t, ft.add)
+		k := uint32(len(ft.termEnds))
 		e.u32(0)
-		rows.freqs(t, func(term []byte, _ []uint32, _ []uint8) {
-			k++
-			off += uint32(len(term))
-			e.u32(off)
-		})
+		for _, end := range ft.termEnds {
+			e.u32(end)
+		}
 		e.section()
-		rows.freqs(t, func(term []byte, _ []uint32, _ []uint8) {
-			e.buf = append(e.buf, term...)
-			e.grow()
-		})
+		e.buf = append(e.buf, ft.terms...)
+		e.grow()
 		e.section()
-		off = 0
 		e.u32(0)
-		rows.freqs(t, func(_ []byte, rs []uint32, _ []uint8) {
-			off += uint32(len(rs))
-			e.u32(off)
-		})
+		for _, end := range ft.rowEnds {
+			e.u32(end)
+		}
 		e.section()
-		rows.freqs(t, func(_ []byte, rs []uint32, _ []uint8) {
-			for _, r := range rs {
-				e.u32(r)
-			}
-		})
+		for _, r := range ft.rows {
+			e.u32(r)
+		}
 		e.section()
-		rows.freqs(t, func(_ []byte, _ []uint32, tfs []uint8) {
-			e.buf = append(e.buf, tfs...)
-			e.grow()
-		})
+		e.buf = append(e.buf, ft.tfs...)
+		e.grow()
 		e.section()
 		texts[t] = textInfo{uint8(width), k}
 	}
