@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"sync"
@@ -158,6 +159,8 @@ func BenchmarkCrossIndexPeer(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("COLLIGO_BENCH_PEER_N")); err == nil && v > 0 {
 		size = v
 	}
+	// As colligo serve runs: GOGC 200.
+	defer debug.SetGCPercent(debug.SetGCPercent(200))
 	key, _ := federation.Keygen()
 	peer := startFedNodeCfg(b, "peer", prodFederation(b, key))
 	g := gen.New(11, gen.Institutions[0])

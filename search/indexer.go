@@ -164,28 +164,25 @@ func (s *Service) build(ctx context.Context, builders []*builder, changes []stor
 		go func(i int) {
 			defer wg.Done()
 			p := &parts[i]
+			var mine []string
 			for j := i; j < len(ids); j += w {
-				if j%256 == i && ctx.Err() != nil {
-					p.err = ctx.Err()
-					return
-				}
-				rec, head, err := s.st.GetWithHead(ctx, ids[j])
-				if errors.Is(err, store.ErrNotFound) {
-					p.deletes = append(p.deletes, ids[j])
-					continue
-				}
-				if err != nil {
-					p.err = fmt.Errorf("search: read record %q: %w", ids[j], err)
-					return
-				}
-				if rec.Deleted {
+				mine = append(mine, ids[j])
+			}
+			p.err = s.st.GetMany(ctx, mine, func(j int, rec *store.Record, head store.Head, err error) error {
+				switch {
+				case errors.Is(err, store.ErrNotFound):
+					p.deletes = append(p.deletes, mine[j])
+				case err != nil:
+					return fmt.Errorf("search: read record %q: %w", mine[j], err)
+				case rec.Deleted:
 					// Tombstones leave the index: a deleted record is
 					// never a hit.
-					p.deletes = append(p.deletes, ids[j])
-					continue
+					p.deletes = append(p.deletes, mine[j])
+				default:
+					p.docs = append(p.docs, builders[i].build(rec, head.Seq))
 				}
-				p.docs = append(p.docs, builders[i].build(rec, head.Seq))
-			}
+				return nil
+			})
 		}(i)
 	}
 	wg.Wait()

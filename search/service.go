@@ -22,6 +22,7 @@ import (
 // feed and records. *store.Store implements it; search never writes it.
 type Store interface {
 	GetWithHead(ctx context.Context, id string) (*store.Record, store.Head, error)
+	GetMany(ctx context.Context, ids []string, fn func(i int, r *store.Record, h store.Head, err error) error) error
 	Changes(ctx context.Context, after uint64, max int) ([]store.Change, error)
 	WaitSeq(ctx context.Context, after uint64) error
 	LastSeq() uint64

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -518,4 +519,58 @@ func TestCheckpointWithLargeValues(t *testing.T) {
 		t.Fatalf("restored record: %v", err)
 	}
 	mustVerify(t, r)
+}
+
+// GetMany reads what GetWithHead reads, record by record: live, updated,
+// deleted and missing ids, in any order and with repeats.
+func TestGetManyMatchesGetWithHead(t *testing.T) {
+	ctx := context.Background()
+	s, clk := openTest(t)
+	for i := range 50 {
+		if _, err := s.Put(ctx, rec(fmt.Sprintf("r%02d", i), fmt.Sprintf("Title %d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.advance(time.Hour)
+	if _, err := s.Put(ctx, rec("r07", "Updated"), rec("r31", "Updated too")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Delete(ctx, "r12"); err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{"r49", "nope", "r07", "r12", "r00", "r31", "r07", "zz", "r25"}
+	seen := make([]bool, len(ids))
+	err := s.GetMany(ctx, ids, func(i int, r *Record, h Head, err error) error {
+		if seen[i] {
+			t.Errorf("id %d (%q) reported twice", i, ids[i])
+		}
+		seen[i] = true
+		wr, wh, werr := s.GetWithHead(ctx, ids[i])
+		if errors.Is(werr, ErrNotFound) != errors.Is(err, ErrNotFound) || (werr == nil) != (err == nil) {
+			t.Fatalf("%q: GetMany error %v, GetWithHead error %v", ids[i], err, werr)
+		}
+		if err != nil {
+			return nil
+		}
+		if h != wh {
+			t.Errorf("%q: head %+v, want %+v", ids[i], h, wh)
+		}
+		if !reflect.DeepEqual(r, wr) {
+			t.Errorf("%q: record %+v, want %+v", ids[i], r, wr)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ok := range seen {
+		if !ok {
+			t.Errorf("id %d (%q) never reported", i, ids[i])
+		}
+	}
+	stop := errors.New("stop")
+	calls := 0
+	if err := s.GetMany(ctx, ids, func(int, *Record, Head, error) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
+		t.Errorf("fn's error: GetMany returned %v after %d calls, want stop after 1", err, calls)
+	}
 }
