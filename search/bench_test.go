@@ -30,12 +30,35 @@ func benchN() int {
 }
 
 // benchDir is where built stores and indexes are kept between runs
-// (COLLIGO_BENCH_DIR), or "" for a temporary directory.
+// (COLLIGO_BENCH_DIR), or else a temporary directory that lasts as long
+// as the test binary: the store is built once for every benchmark and
+// every -count, so it must outlive the benchmark that built it.
 func benchDir(b *testing.B) string {
 	if d := os.Getenv("COLLIGO_BENCH_DIR"); d != "" {
 		return d
 	}
-	return b.TempDir()
+	benchTmpOnce.Do(func() {
+		benchTmp, benchTmpErr = os.MkdirTemp("", "colligo-search-bench-")
+	})
+	if benchTmpErr != nil {
+		b.Fatal(benchTmpErr)
+	}
+	return benchTmp
+}
+
+var (
+	benchTmpOnce sync.Once
+	benchTmp     string
+	benchTmpErr  error
+)
+
+// TestMain removes the benchmarks' temporary directory.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchTmp != "" {
+		os.RemoveAll(benchTmp)
+	}
+	os.Exit(code)
 }
 
 var benchStoreOnce sync.Once
