@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -180,6 +181,18 @@ func BenchmarkCrossIndexPeer(b *testing.B) {
 	eventually(b, "the peer's own index caught up", 10*time.Minute, func() bool {
 		return peer.Search().Checkpoint() >= peer.Store().LastSeq()
 	})
+	if prof := os.Getenv("COLLIGO_BENCH_CPUPROFILE"); prof != "" {
+		// The timed part alone: the joiner's harvest and indexing (and the
+		// peer serving it).
+		f, err := os.Create(prof)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
