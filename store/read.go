@@ -89,6 +89,11 @@ func (s *Store) getFrom(rd reader, id string) (*Record, Head, error) {
 		return nil, Head{}, fmt.Errorf("document at seq %d: %w", h.seq, err)
 	}
 	defer closer.Close()
+	return s.assemble(id, h, doc)
+}
+
+// assemble decodes a record's document and completes it from its head.
+func (s *Store) assemble(id string, h head, doc []byte) (*Record, Head, error) {
 	r := new(Record)
 	if err := json.Unmarshal(doc, r); err != nil {
 		return nil, Head{}, fmt.Errorf("decode: %w", err)
@@ -98,6 +103,21 @@ func (s *Store) getFrom(rd reader, id string) (*Record, Head, error) {
 	r.Deleted = h.deleted
 	r.OAIIdentifier = s.OAIIdentifier(id)
 	return r, Head{ID: id, Seq: h.seq, Datestamp: r.Datestamp, Deleted: h.deleted, Hash: h.hash}, nil
+}
+
+// seekDoc positions it, an iterator over the documents, at the document
+// of seq and returns it. Iterators seek without the bloom filters a point
+// lookup consults, which is what makes walks and batches cheap: a filter
+// block evicted from the cache is read whole again for every lookup.
+func seekDoc(it *pebble.Iterator, seq uint64) ([]byte, error) {
+	k := docKey(seq)
+	if !it.SeekGE(k) || !bytes.Equal(it.Key(), k) {
+		if err := it.Error(); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("document at seq %d: %w", seq, errCorrupt)
+	}
+	return it.Value(), nil
 }
 
 // Original returns a stored original payload of a record, or ErrNotFound.
@@ -484,6 +504,11 @@ func (s *Store) ForEachRecord(ctx context.Context, fn func(r *Record, h Head) er
 		return err
 	}
 	defer it.Close()
+	docs, err := snap.NewIter(&pebble.IterOptions{LowerBound: []byte{tableDoc}, UpperBound: []byte{tableDoc + 1}})
+	if err != nil {
+		return err
+	}
+	defer docs.Close()
 	n := 0
 	for it.First(); it.Valid(); it.Next() {
 		if n++; n%1024 == 0 {
@@ -492,7 +517,15 @@ func (s *Store) ForEachRecord(ctx context.Context, fn func(r *Record, h Head) er
 			}
 		}
 		id := string(it.Key()[1:])
-		r, h, err := s.getFrom(snap, id)
+		hd, _, err := decodeHead(it.Value())
+		if err != nil {
+			return fmt.Errorf("store: record %q: %w", id, err)
+		}
+		doc, err := seekDoc(docs, hd.seq)
+		if err != nil {
+			return fmt.Errorf("store: record %q: %w", id, err)
+		}
+		r, h, err := s.assemble(id, hd, doc)
 		if err != nil {
 			return fmt.Errorf("store: record %q: %w", id, err)
 		}
@@ -645,22 +678,15 @@ func (s *Store) GetMany(ctx context.Context, ids []string, fn func(i int, r *Rec
 			return ctx.Err()
 		}
 		id := ids[f.i]
-		k := docKey(f.h.seq)
-		if !it.SeekGE(k) || !bytes.Equal(it.Key(), k) {
-			if err := it.Error(); err != nil {
-				return fmt.Errorf("store.GetMany %q: %w", id, err)
-			}
-			return fmt.Errorf("store.GetMany %q: document at seq %d: %w", id, f.h.seq, errCorrupt)
+		doc, err := seekDoc(it, f.h.seq)
+		if err != nil {
+			return fmt.Errorf("store.GetMany %q: %w", id, err)
 		}
-		r := new(Record)
-		if err := json.Unmarshal(it.Value(), r); err != nil {
-			return fmt.Errorf("store.GetMany %q: decode: %w", id, err)
+		r, h, err := s.assemble(id, f.h, doc)
+		if err != nil {
+			return fmt.Errorf("store.GetMany %q: %w", id, err)
 		}
-		r.ID = id
-		r.Datestamp = time.Unix(f.h.datestamp, 0).UTC()
-		r.Deleted = f.h.deleted
-		r.OAIIdentifier = s.OAIIdentifier(id)
-		if err := fn(f.i, r, Head{ID: id, Seq: f.h.seq, Datestamp: r.Datestamp, Deleted: f.h.deleted, Hash: f.h.hash}, nil); err != nil {
+		if err := fn(f.i, r, h, nil); err != nil {
 			return err
 		}
 	}

@@ -1,10 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/cockroachdb/pebble/v2"
 )
 
 // Rederive runs Config.Derive again on every record and stores those whose
@@ -51,14 +54,26 @@ func (s *Store) Rederive(ctx context.Context, progress func(done, changed int64)
 		batch = batch[:0]
 		return nil
 	}
+	// The originals, read through one iterator: the walk visits records in
+	// id order, and so the payloads (keyed by id) too. A payload written
+	// after it was opened belongs to a record rewritten meanwhile, which
+	// IfSeq leaves alone.
+	payloads, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{tablePayload}, UpperBound: []byte{tablePayload + 1}})
+	if err != nil {
+		return 0, 0, fmt.Errorf("store.Rederive: %w", err)
+	}
+	defer payloads.Close()
 	err = s.ForEachRecord(ctx, func(r *Record, h Head) error {
 		done++
 		for i := range r.Originals {
-			xml, err := s.Original(ctx, r.ID, r.Originals[i].Prefix)
-			if err != nil {
-				return fmt.Errorf("store.Rederive %q: %w", r.ID, err)
+			k := payloadKey(r.ID, r.Originals[i].Prefix)
+			if !payloads.SeekGE(k) || !bytes.Equal(payloads.Key(), k) {
+				if err := payloads.Error(); err != nil {
+					return fmt.Errorf("store.Rederive %q: %w", r.ID, err)
+				}
+				return fmt.Errorf("store.Rederive %q: original %q: %w", r.ID, r.Originals[i].Prefix, ErrNotFound)
 			}
-			r.Originals[i].XML = xml
+			r.Originals[i].XML = bytes.Clone(payloads.Value())
 		}
 		r.Datestamp, r.OAIIdentifier, r.OAISets = time.Time{}, "", nil
 		p, err := s.Prepare(r)

@@ -44,7 +44,9 @@ type Config struct {
 	// means no derived sets and no renditions. It must be deterministic:
 	// re-storing unchanged content must derive the same output.
 	Derive func(r *Record) (Derived, error)
-	// CacheSize is Pebble's block cache in bytes. Default 256 MiB. The cache
+	// CacheSize is Pebble's block cache in bytes, besides the memtables
+	// (two of 64 MiB under writes, reserved in the same cache). Default
+	// 256 MiB. The cache
 	// is allocated with C malloc, outside the Go heap; with glibc, the
 	// package caps malloc at one arena (see malloc_glibc.go) so that the
 	// process stays near this size however the cache churns.
@@ -133,13 +135,21 @@ func Open(cfg Config) (*Store, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("store.Open %q: %w", cfg.Dir, err)
 	}
-	cache := pebble.NewCache(cfg.CacheSize)
+	// Pebble reserves the memory of every live memtable out of the block
+	// cache. With the cache alone at CacheSize, two 128 MiB memtables (the
+	// one being written and the one being flushed, the usual state under
+	// a bulk write) left it empty: every read, bloom filters included,
+	// went to the file. The cache gets room for two memtables on top, so
+	// that blocks keep CacheSize while writes run; the memtables' memory
+	// is spent either way.
+	const memTableSize = 128 << 20
+	cache := pebble.NewCache(cfg.CacheSize + 2*memTableSize)
 	defer cache.Unref()
 	opts := &pebble.Options{
 		FormatMajorVersion:          pebble.FormatNewest,
 		Merger:                      counterMerger,
 		Cache:                       cache,
-		MemTableSize:                128 << 20,
+		MemTableSize:                memTableSize,
 		MemTableStopWritesThreshold: 4,
 		L0CompactionThreshold:       8,
 		L0StopWritesThreshold:       48,
