@@ -44,9 +44,9 @@ type Config struct {
 	// means no derived sets and no renditions. It must be deterministic:
 	// re-storing unchanged content must derive the same output.
 	Derive func(r *Record) (Derived, error)
-	// CacheSize is Pebble's block cache in bytes, besides the memtables
-	// (two of 64 MiB under writes, reserved in the same cache). Default
-	// 256 MiB. The cache
+	// CacheSize is Pebble's block cache in bytes, besides the memtable
+	// (128 MiB, a second one while a flush runs, reserved in the same
+	// cache). Default 256 MiB. The cache
 	// is allocated with C malloc, outside the Go heap; with glibc, the
 	// package caps malloc at one arena (see malloc_glibc.go) so that the
 	// process stays near this size however the cache churns.
@@ -139,11 +139,11 @@ func Open(cfg Config) (*Store, error) {
 	// cache. With the cache alone at CacheSize, two 128 MiB memtables (the
 	// one being written and the one being flushed, the usual state under
 	// a bulk write) left it empty: every read, bloom filters included,
-	// went to the file. The cache gets room for two memtables on top, so
-	// that blocks keep CacheSize while writes run; the memtables' memory
-	// is spent either way.
+	// went to the file. The cache gets room for the memtable that is
+	// always there on top: blocks keep CacheSize while no flush runs, and
+	// CacheSize less 128 MiB during one.
 	const memTableSize = 128 << 20
-	cache := pebble.NewCache(cfg.CacheSize + 2*memTableSize)
+	cache := pebble.NewCache(cfg.CacheSize + memTableSize)
 	defer cache.Unref()
 	opts := &pebble.Options{
 		FormatMajorVersion:          pebble.FormatNewest,
