@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,8 @@ import (
 // changed record (every PUT is a durable write). Reports p50/p99 ms and
 // writes/s.
 func BenchmarkPutRecord(b *testing.B) {
+	// As colligo serve runs: GOGC 200.
+	defer debug.SetGCPercent(debug.SetGCPercent(200))
 	_, base := startNode(b)
 	g := gen.New(77, gen.Institutions[1])
 	const clients = 8

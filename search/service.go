@@ -302,13 +302,26 @@ func (s *Service) Run(ctx context.Context) error {
 	ticker := time.NewTicker(10 * time.Second)
 	defer ticker.Stop()
 	var caughtUp int64 // records indexed since the indexer last waited
+	var lastFollow time.Time
 	for {
 		sh, err := s.shard()
 		if err != nil {
 			return err
 		}
 		after := sh.checkpoint()
-		if s.st.LastSeq() > after {
+		if last := s.st.LastSeq(); last > after {
+			// Under a steady stream of small writes, gather them for a
+			// moment rather than make (and sync, and merge) a segment of
+			// a few records each time: a write arriving after a quiet
+			// spell is indexed at once.
+			if wait := followEvery - time.Since(lastFollow); wait > 0 && last-after < uint64(s.cfg.BatchSize) {
+				select {
+				case <-time.After(wait):
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			lastFollow = time.Now()
 			n, err := s.follow(ctx, nil)
 			if err != nil && !errors.Is(err, errSwapped) {
 				return err
@@ -343,6 +356,10 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// followEvery is the shortest interval between two runs of the live
+// indexer while writes keep coming.
+const followEvery = 100 * time.Millisecond
 
 // releaseAfter is the number of records after whose indexing the indexer,
 // once it has caught up, hands the memory it used back to the system.
