@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -299,6 +300,11 @@ enabled = false
 func TestStatusWhileRunning(t *testing.T) {
 	rp := newTestRepo(t, 500)
 	release := make(chan struct{})
+	var releaseOnce sync.Once
+	free := func() { releaseOnce.Do(func() { close(release) }) }
+	// Registered after the repository's Close, so run before it: a failing
+	// test must not leave the handler blocked and Close waiting forever.
+	t.Cleanup(free)
 	rp.fault = nthList([]int{3}, func(w http.ResponseWriter, r *http.Request) {
 		<-release
 		rp.answer(w, r)
@@ -313,11 +319,12 @@ func TestStatusWhileRunning(t *testing.T) {
 		_, err := h.HarvestOnce(ctx, src, RunOptions{})
 		done <- err
 	}()
+	// The first two pages are stored while the third is held back.
 	waitFor(t, "the first pages", func() bool {
 		s, _ := h.Source("slow")
 		return s.Status.Running && s.Status.Added == 200
 	})
-	close(release)
+	free()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}

@@ -501,7 +501,30 @@ func (r *run) commitList(ctx context.Context, l *list, cp *Checkpoint, name stri
 	}
 	maxT, _ := parseDatestamp(cp.MaxDatestamp)
 	done := false
-	for pw := range pages {
+	// next returns the next page. A commit in flight overlaps with the
+	// preparation of the next page; when none is ready (a slow source),
+	// it is finished first, so that the status and the checkpoint do not
+	// lag a page behind while the source makes us wait.
+	next := func() (*pageWork, bool, error) {
+		select {
+		case pw, ok := <-pages:
+			return pw, ok, nil
+		default:
+		}
+		if err := settle(0); err != nil {
+			return nil, false, err
+		}
+		pw, ok := <-pages
+		return pw, ok, nil
+	}
+	for {
+		pw, ok, err := next()
+		if err != nil {
+			return fail(err)
+		}
+		if !ok {
+			break
+		}
 		if err := ctx.Err(); err != nil {
 			// Stop after the commit in progress, not one page later:
 			// CommitAsync may still take a page when ctx has ended.
