@@ -17,6 +17,7 @@ func (n *Node) openVocab() error {
 		return err
 	}
 	n.vocabSvc = vocab.NewService(n.vocab, n.store, n.cfg.BaseURL, n.log, n.Remap)
+	n.vocabSvc.RemapStatus = n.remapStatus
 	n.vocabSvc.Routes(n.router, n.admin)
 	pending, err := n.store.GetState(stateRederivePending)
 	if err != nil {
@@ -51,6 +52,17 @@ type remapper struct {
 	// ok counts runs that finished without error; waiters watch it.
 	ok      int
 	changed chan struct{} // closed after each run
+	// status is the progress of the current or last run (/api/vocab).
+	status vocab.RemapStatus
+}
+
+// remapStatus returns the progress of re-mapping.
+func (n *Node) remapStatus() vocab.RemapStatus {
+	n.remap.mu.Lock()
+	defer n.remap.mu.Unlock()
+	st := n.remap.status
+	st.Running = n.remap.running
+	return st
 }
 
 // Remap re-derives every record in the background (new vocabularies, set
@@ -92,10 +104,29 @@ func (n *Node) runRemaps() {
 	for {
 		n.vocab.ResetUnmapped()
 		start := time.Now()
-		n.log.Info("re-deriving records")
+		total, _ := n.store.Len(n.stop)
+		n.remap.mu.Lock()
+		n.remap.status = vocab.RemapStatus{Started: start.UTC(), Total: total}
+		n.remap.mu.Unlock()
+		n.log.Info("re-deriving records", "records", total)
+		lastLog := start
 		done, changed, err := n.store.Rederive(n.stop, func(done, changed int64) {
-			n.log.Debug("re-deriving", "done", done, "changed", changed)
+			n.remap.mu.Lock()
+			n.remap.status.Records, n.remap.status.Changed = done, changed
+			n.remap.mu.Unlock()
+			// A line every 10 s at info: a large store takes minutes.
+			if time.Since(lastLog) >= 10*time.Second {
+				lastLog = time.Now()
+				n.log.Info("re-deriving", "done", done, "of", total, "changed", changed)
+			}
 		})
+		n.remap.mu.Lock()
+		n.remap.status.Records, n.remap.status.Changed = done, changed
+		n.remap.status.Finished = time.Now().UTC()
+		if err != nil {
+			n.remap.status.Error = err.Error()
+		}
+		n.remap.mu.Unlock()
 		if err != nil && n.stop.Err() == nil {
 			n.log.Warn("re-deriving failed", "err", err)
 		} else if err == nil {

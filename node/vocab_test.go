@@ -70,11 +70,26 @@ func TestVocabularyLayer(t *testing.T) {
 	if rep, _ := n.Store().Verify(ctx, nil); !rep.OK() {
 		t.Fatal(rep.Problems)
 	}
-	// The schemes, their triples and a concept page.
-	var list struct{ Schemes []struct{ ID string } }
+	// The schemes, their triples and a concept page; the re-mapping's
+	// progress (here: finished, every record seen, the Glaziologie ones
+	// changed).
+	var list struct {
+		Schemes []struct{ ID string }
+		Remap   struct {
+			Running                 bool
+			Records, Changed, Total int64
+			Started, Finished       time.Time
+			Error                   string
+		}
+	}
 	json.Unmarshal(call(t, "GET", base+"/api/vocab", "", "").body, &list)
 	if len(list.Schemes) != 3 {
 		t.Fatalf("schemes: %+v", list)
+	}
+	held, _ := n.Store().Len(ctx)
+	if rm := list.Remap; rm.Running || rm.Records != held || rm.Total != held || rm.Changed < int64(mapped) ||
+		rm.Started.IsZero() || rm.Finished.Before(rm.Started) || rm.Error != "" {
+		t.Errorf("remap status %+v, want finished over %d records with at least %d changed", rm, held, mapped)
 	}
 	nt := call(t, "GET", base+"/vocab/test-subjects.nt", "", "")
 	if nt.status != 200 || nt.header.Get("Content-Type") != "application/n-triples" || !strings.Contains(string(nt.body), "Glaziologie") {

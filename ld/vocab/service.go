@@ -29,6 +29,26 @@ type Service struct {
 	// remap starts re-mapping every record in the background (the node
 	// runs store.Rederive); nil when records need no re-mapping.
 	remap func()
+	// RemapStatus, when set, reports the background re-mapping in
+	// /api/vocab (as "remap").
+	RemapStatus func() RemapStatus
+}
+
+// RemapStatus is the progress of re-mapping the records after a change of
+// the vocabularies (or of other derive rules).
+type RemapStatus struct {
+	Running bool `json:"running"`
+	// Records and Changed count the records of the current run (or of
+	// the last one): seen so far, and rewritten because their mapping
+	// changed. Total is the number of records when the run started.
+	Records int64 `json:"records"`
+	Changed int64 `json:"changed"`
+	Total   int64 `json:"total"`
+	// Started and Finished bound the current or last run.
+	Started  time.Time `json:"started,omitzero"`
+	Finished time.Time `json:"finished,omitzero"`
+	// Error is why the last run failed, if it did.
+	Error string `json:"error,omitempty"`
 }
 
 // NewService returns a service. remap, if not nil, is called after a
@@ -155,7 +175,11 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 	for _, sch := range s.reg.Schemes() {
 		out = append(out, s.Info(sch))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"schemes": out})
+	body := map[string]any{"schemes": out}
+	if s.RemapStatus != nil {
+		body["remap"] = s.RemapStatus()
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 func (s *Service) unmapped(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
