@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -21,8 +20,7 @@ import (
 // changed record (every PUT is a durable write). Reports p50/p99 ms and
 // writes/s.
 func BenchmarkPutRecord(b *testing.B) {
-	// As colligo serve runs: GOGC 200.
-	defer debug.SetGCPercent(debug.SetGCPercent(200))
+	defer TuneRuntime()() // as colligo serve runs
 	_, base := startNode(b)
 	g := gen.New(77, gen.Institutions[1])
 	const clients = 8

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -160,8 +159,7 @@ func BenchmarkCrossIndexPeer(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("COLLIGO_BENCH_PEER_N")); err == nil && v > 0 {
 		size = v
 	}
-	// As colligo serve runs: GOGC 200.
-	defer debug.SetGCPercent(debug.SetGCPercent(200))
+	defer TuneRuntime()() // as colligo serve runs
 	key, _ := federation.Keygen()
 	peer := startFedNodeCfg(b, "peer", prodFederation(b, key))
 	g := gen.New(11, gen.Institutions[0])

@@ -34,6 +34,28 @@ type shard struct {
 	batches  atomic.Uint64
 	turns    *turns
 	indexing sync.Mutex
+	gate     *gate
+}
+
+// gate keeps the CPU-heavy background work of a live index (building a
+// segment, merging segments) to one core at a time, so that on a small
+// machine the requests that make the writes always find the other. A
+// catch-up is not gated: it should use every core.
+type gate struct {
+	live atomic.Bool
+	tok  chan struct{}
+}
+
+func newGate() *gate { return &gate{tok: make(chan struct{}, 1)} }
+
+// enter waits for the token when the index is live and returns what
+// releases it.
+func (g *gate) enter() (release func()) {
+	if !g.live.Load() {
+		return func() {}
+	}
+	g.tok <- struct{}{}
+	return func() { <-g.tok }
 }
 
 // turns orders concurrent batches: the indexer writes two batches at once
@@ -125,10 +147,11 @@ func (d syncedDirectory) Persist(kind string, id uint64, w index.WriterTo, close
 func openShard(dir string, opt shardOptions, log *slog.Logger) (*shard, error) {
 	ds := newDicts()
 	tn := newTurns()
+	g := newGate()
 	cfg := index.DefaultConfigWithDirectory(func() index.Directory {
 		return syncedDirectory{index.NewFileSystemDirectory(dir)}
 	})
-	cfg = cfg.WithSegmentPlugin(plugin(ds, tn)).WithSegmentType(segmentType).WithSegmentVersion(segmentVersion)
+	cfg = cfg.WithSegmentPlugin(plugin(ds, tn, g)).WithSegmentType(segmentType).WithSegmentVersion(segmentVersion)
 	cfg.NormCalc = func(_ string, n int) float32 { return normOf(n) }
 	mp := mergeplan.DefaultMergePlanOptions
 	if opt.mergeMaxSegmentsPerTier > 0 {
@@ -142,7 +165,7 @@ func openShard(dir string, opt shardOptions, log *slog.Logger) (*shard, error) {
 	if err != nil {
 		return nil, fmt.Errorf("search: open index %s: %w", dir, err)
 	}
-	s := &shard{dir: dir, w: w, ds: ds, log: log, turns: tn}
+	s := &shard{dir: dir, w: w, ds: ds, log: log, turns: tn, gate: g}
 	if err := s.refresh(); err != nil {
 		w.Close()
 		return nil, err

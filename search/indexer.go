@@ -43,7 +43,16 @@ func (s *Service) index(ctx context.Context, lock func() (*shard, func(), error)
 	defer sh.indexing.Unlock()
 	defer sh.turns.reset()
 
-	builders := make([]*builder, s.cfg.Workers)
+	// A backlog smaller than a batch (the live indexer following writes)
+	// is indexed on one core, its segment builds and merges gated to one
+	// at a time (see gate); a catch-up uses every worker and two writers.
+	workers, writers := s.cfg.Workers, 2
+	live := until-after < uint64(s.cfg.BatchSize)
+	if live {
+		workers, writers = 1, 1
+	}
+	sh.gate.live.Store(live)
+	builders := make([]*builder, workers)
 	for i := range builders {
 		builders[i] = newBuilder(ds)
 	}
@@ -91,7 +100,7 @@ func (s *Service) index(ctx context.Context, lock func() (*shard, func(), error)
 		firstErr error
 		wg       sync.WaitGroup
 	)
-	for w := 0; w < 2; w++ {
+	for w := 0; w < writers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -99,7 +99,7 @@ func columnsOf(seg segment.Segment) (*columns, error) {
 
 // plugin returns the segment plugin of an index whose facet values intern
 // into ds.
-func plugin(ds *dicts, tn *turns) *index.SegmentPlugin {
+func plugin(ds *dicts, tn *turns, g *gate) *index.SegmentPlugin {
 	return &index.SegmentPlugin{
 		Type:    segmentType,
 		Version: segmentVersion,
@@ -112,15 +112,20 @@ func plugin(ds *dicts, tn *turns) *index.SegmentPlugin {
 				}
 				rows[i] = doc
 			}
+			// The token is released before waiting for an earlier turn.
+			release := g.enter()
 			blob, crc, err := encodeColumns(rows, ds)
 			if err != nil {
+				release()
 				return nil, 0, err
 			}
 			cols, err := openColumns(blob, ds)
 			if err != nil {
+				release()
 				return nil, 0, err
 			}
 			seg, n, err := ice.New(docs, normCalc)
+			release()
 			if err != nil {
 				return nil, 0, err
 			}
@@ -177,7 +182,7 @@ func plugin(ds *dicts, tn *turns) *index.SegmentPlugin {
 				cs := s.(*colSegment) // the index only holds segments this plugin made
 				inner[i], cols[i] = cs.Segment, cs.cols
 			}
-			return &colMerger{ice: ice.Merge(inner, drops, bufSize), cols: cols, ds: ds}
+			return &colMerger{ice: ice.Merge(inner, drops, bufSize), cols: cols, ds: ds, gate: g}
 		},
 	}
 }
@@ -186,11 +191,13 @@ type colMerger struct {
 	ice  segment.Merger
 	cols []*columns
 	ds   *dicts
+	gate *gate
 }
 
 // WriteTo writes the merged ice segment, then streams the merged columns
 // from the sources' (no merged copy is built in memory).
 func (m *colMerger) WriteTo(w io.Writer, closeCh chan struct{}) (int64, error) {
+	defer m.gate.enter()()
 	n, err := m.ice.WriteTo(w, closeCh)
 	if err != nil {
 		return n, err

@@ -74,9 +74,7 @@ func serve(ctx context.Context, e *env) error {
 	if e.opts.demo && !e.dataSet {
 		cfg.DataDir = filepath.Join(demoDir(), fmt.Sprint(e.opts.demoSet))
 	}
-	// The store allocates little per record but churns: trade memory for
-	// fewer collections, within a limit.
-	debug.SetGCPercent(200)
+	node.TuneRuntime()
 	n, err := node.New(cfg, node.WithLogger(e.log))
 	if err != nil {
 		return err

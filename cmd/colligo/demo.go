@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 
 	"github.com/colligo/colligo/federation"
 	"github.com/colligo/colligo/node"
@@ -24,7 +23,7 @@ func demoCmd(ctx context.Context, e *env) error {
 	if len(e.args) > 0 {
 		return usageError("demo takes no arguments")
 	}
-	debug.SetGCPercent(200)
+	node.TuneRuntime()
 	key, err := federation.Keygen()
 	if err != nil {
 		return err
