@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"testing"
@@ -35,21 +34,7 @@ func startFedNodeCfg(t testing.TB, id string, fc federation.Config) *Node {
 	cfg.RepositoryName = "Node " + id
 	cfg.AdminToken = testToken
 	cfg.Federation = fc
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.HTTPAddr = ln.Addr().String()
-	if err := cfg.Finish(); err != nil {
-		t.Fatal(err)
-	}
-	n, err := New(cfg, WithListener(ln))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	n := launch(t, cfg)
 	t.Cleanup(func() { n.Close() })
 	return n
 }

@@ -36,6 +36,19 @@ func startNode(t testing.TB) (*Node, string) {
 	cfg.DataDir = t.TempDir()
 	cfg.RepositoryID = "uni-a.example"
 	cfg.AdminToken = testToken
+	n := launch(t, cfg)
+	t.Cleanup(func() {
+		if err := n.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return n, "http://" + n.Addr()
+}
+
+// launch starts a node of cfg on a free loopback port; the caller closes
+// it.
+func launch(t testing.TB, cfg Config) *Node {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -51,12 +64,7 @@ func startNode(t testing.TB) (*Node, string) {
 	if err := n.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if err := n.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return n, "http://" + n.Addr()
+	return n
 }
 
 type answer struct {

@@ -47,7 +47,7 @@ func (s *Service) index(ctx context.Context, lock func() (*shard, func(), error)
 	// is indexed on one core, its segment builds and merges gated to one
 	// at a time (see gate); a catch-up uses every worker and two writers.
 	workers, writers := s.cfg.Workers, 2
-	live := until-after < uint64(s.cfg.BatchSize)
+	live := s.live(after, until)
 	if live {
 		workers, writers = 1, 1
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 )
 
 // ErrReindexing is returned by Reindex while another rebuild runs.
@@ -73,6 +74,6 @@ func (s *Service) Reindex(ctx context.Context, progress func(Progress)) error {
 		s.log.Warn("removing the old search index generation", "dir", old.dir, "err", err)
 	}
 	s.log.Info("search reindex finished", "dir", dir, "checkpoint", sh.checkpoint())
-	releaseMemory()
+	debug.FreeOSMemory()
 	return nil
 }

@@ -314,7 +314,7 @@ func (s *Service) Run(ctx context.Context) error {
 			// moment rather than make (and sync, and merge) a segment of
 			// a few records each time: a write arriving after a quiet
 			// spell is indexed at once.
-			if wait := followEvery - time.Since(lastFollow); wait > 0 && last-after < uint64(s.cfg.BatchSize) {
+			if wait := followEvery - time.Since(lastFollow); wait > 0 && s.live(after, last) {
 				select {
 				case <-time.After(wait):
 				case <-ctx.Done():
@@ -330,7 +330,7 @@ func (s *Service) Run(ctx context.Context) error {
 			continue
 		}
 		if caughtUp >= releaseAfter {
-			releaseMemory()
+			debug.FreeOSMemory()
 		}
 		caughtUp = 0
 		wctx, cancel := context.WithCancel(ctx)
@@ -362,17 +362,21 @@ func (s *Service) Run(ctx context.Context) error {
 const followEvery = 100 * time.Millisecond
 
 // releaseAfter is the number of records after whose indexing the indexer,
-// once it has caught up, hands the memory it used back to the system.
+// once it has caught up, hands the memory it used back to the system
+// (debug.FreeOSMemory). Catching up on a large backlog (a first start, an
+// import while the node runs) keeps ~200 MB of batches and segment
+// builders live and leaves several times that in garbage at the serving
+// node's GOGC; the runtime would return it only minutes later, and only
+// after its next collection, which an idle node may not run for two
+// minutes.
 const releaseAfter = 100_000
 
-// releaseMemory returns the heap's free memory to the system now. Catching
-// up on a large backlog (a first start, an import while the node runs)
-// keeps ~200 MB of batches and segment builders live and leaves several
-// times that in garbage at the serving node's GOGC; the runtime would
-// return it only minutes later, and only after its next collection, which
-// an idle node may not run for two minutes. A variable so that tests can
-// count the calls.
-var releaseMemory = debug.FreeOSMemory
+// live reports whether the changes in (after, until] are few enough to
+// be indexed as the live indexer does (see index and gate) rather than as
+// a catch-up.
+func (s *Service) live(after, until uint64) bool {
+	return until-after < uint64(s.cfg.BatchSize)
+}
 
 // CatchUp indexes every change the store holds now, then returns. The CLI
 // uses it before searching a stopped data directory.

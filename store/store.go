@@ -46,10 +46,10 @@ type Config struct {
 	Derive func(r *Record) (Derived, error)
 	// CacheSize is Pebble's block cache in bytes, besides the memtable
 	// (128 MiB, a second one while a flush runs, reserved in the same
-	// cache). Default 256 MiB. The cache
-	// is allocated with C malloc, outside the Go heap; with glibc, the
-	// package caps malloc at one arena (see malloc_glibc.go) so that the
-	// process stays near this size however the cache churns.
+	// cache). Default 256 MiB. The cache is allocated with C malloc,
+	// outside the Go heap; with glibc, the package caps malloc at one
+	// arena (see malloc_glibc.go) so that the process stays near this
+	// size however the cache churns.
 	CacheSize int64
 	// Logger receives Pebble's and the store's messages. Nil discards them.
 	Logger *slog.Logger
