@@ -48,13 +48,23 @@ func (l *Local) Close() error {
 // OpenLocal opens the data directory of cfg for a CLI command. When a
 // running node holds it (Pebble allows one process), it returns a Client of
 // that node, found through the node file.
-func OpenLocal(cfg Config) (*Local, error) {
+func OpenLocal(cfg Config) (*Local, error) { return openLocal(cfg, false) }
+
+// OpenLocalBulk is OpenLocal for a bulk load (colligo import, colligo
+// harvest): a store it opens itself has no write-ahead log (see
+// store.Config.Bulk), so that a kill loses the records not yet flushed,
+// never more, and the next run writes them again. A running node is
+// used as with OpenLocal.
+func OpenLocalBulk(cfg Config) (*Local, error) { return openLocal(cfg, true) }
+
+func openLocal(cfg Config, bulk bool) (*Local, error) {
 	reg := vocab.NewRegistry(cfg.Vocab.Mappings)
 	st, err := store.Open(store.Config{
 		Dir:          cfg.DataDir,
 		RepositoryID: cfg.RepositoryID,
 		Derive:       newDeriver(cfg, reg),
 		CacheSize:    int64(cfg.CacheSizeMiB) << 20,
+		Bulk:         bulk,
 	})
 	if err == nil {
 		if _, err := vocab.Open(context.Background(), st, reg); err != nil {

@@ -475,7 +475,11 @@ func (c *committer) run(reqs []*commitRequest) {
 	if c.seq == startSeq {
 		c.ts = startTS
 	}
-	err := c.batch.Commit(pebble.Sync)
+	sync := pebble.Sync
+	if s.cfg.Bulk {
+		sync = pebble.NoSync // no log to sync (Config.Bulk)
+	}
+	err := c.batch.Commit(sync)
 	c.batch.Close()
 	if err != nil {
 		restore()
@@ -488,7 +492,9 @@ func (c *committer) run(reqs []*commitRequest) {
 		return
 	}
 	s.stats.batches.Add(1)
-	s.stats.syncs.Add(1)
+	if !s.cfg.Bulk {
+		s.stats.syncs.Add(1)
+	}
 	s.stats.added.Add(stats[Added])
 	s.stats.updated.Add(stats[Updated])
 	s.stats.unchanged.Add(stats[Unchanged])
@@ -510,19 +516,27 @@ func batchSize(reqs []*commitRequest) int {
 	n := 0
 	for _, req := range reqs {
 		for _, p := range req.items {
-			n += 256 + 2*len(p.id) + len(p.doc)
+			// Keys and values of the head, document, entry, change and
+			// payloads (the id in four of them), and the set and origin
+			// index keys (a set in the head, the entry and up to two
+			// index keys with its ancestors).
+			n += 256 + 4*len(p.id) + len(p.doc) + 4*len(p.origin)
+			for _, s := range p.sets {
+				n += 4 * (len(s) + 16)
+			}
 			for _, r := range p.renditions {
-				n += len(r.data)
+				n += 16 + len(r.name) + len(r.data)
 			}
 			for _, o := range p.originals {
-				n += 32 + len(o.XML)
+				n += 32 + len(p.id) + len(o.Prefix) + len(o.XML)
 			}
 		}
 		for name, v := range req.opts.State {
 			n += 16 + len(name) + len(v)
 		}
 	}
-	return n
+	// An estimate a little short costs a copy of the whole batch.
+	return n + n/32
 }
 
 // failAll fails every request of the group not already answered.

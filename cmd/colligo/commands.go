@@ -111,7 +111,7 @@ func importCmd(ctx context.Context, e *env) error {
 		return usageError("--format %q: use oai or jsonl", e.opts.format)
 	}
 	debug.SetGCPercent(400)
-	l, err := node.OpenLocal(e.cfg)
+	l, err := node.OpenLocalBulk(e.cfg)
 	if err != nil {
 		return err
 	}
@@ -154,10 +154,16 @@ func importCmd(ctx context.Context, e *env) error {
 			}
 		}
 	}
+	// A store opened for a bulk load holds the last records in memory
+	// until it is closed (see node.OpenLocalBulk).
+	closeErr := l.Close()
 	el := time.Since(start)
 	fmt.Fprintf(e.stdout, "imported %d file(s) in %s: %d added, %d updated, %d unchanged, %d deleted, %d rejected (%.0f records/s)\n",
 		len(e.args), el.Round(time.Millisecond), total.Added, total.Updated, total.Unchanged, total.Deleted, total.Rejected,
 		float64(total.Stored()+total.Rejected)/el.Seconds())
+	if closeErr != nil {
+		return &exitError{1, fmt.Errorf("the imported records could not be saved: %w", closeErr)}
+	}
 	if firstErr != nil {
 		return &exitError{1, errors.New("some files could not be read completely (see above)")}
 	}

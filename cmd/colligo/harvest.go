@@ -51,7 +51,7 @@ func harvestCmd(ctx context.Context, e *env) error {
 	if err := src.Validate(); err != nil {
 		return usageError("%v", err)
 	}
-	l, err := node.OpenLocal(e.cfg)
+	l, err := node.OpenLocalBulk(e.cfg)
 	if err != nil {
 		return err
 	}
@@ -68,6 +68,12 @@ func harvestCmd(ctx context.Context, e *env) error {
 		src = pickSource(h.Sources(), src, o.id != "")
 		res, err = h.HarvestOnce(ctx, src, harvest.RunOptions{Progress: progress})
 		pp.done()
+		h.Close()
+		// The store was opened for a bulk load: closing it flushes what
+		// the harvest wrote (see node.OpenLocalBulk).
+		if cerr := l.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
 		printHarvestResult(e, res, err)
 		if err != nil {
 			return &exitError{1, err}

@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/colligo/colligo/node"
@@ -144,5 +146,54 @@ func TestHarvestCommandThroughNode(t *testing.T) {
 	}
 	if _, err := n.Harvester().Source("uni-b"); err != nil {
 		t.Error(err)
+	}
+}
+
+// A foreground harvest (a bulk load, without a write-ahead log) killed
+// with SIGKILL leaves a consistent data directory, and the next harvest
+// completes it to exactly the source's records.
+func TestHarvestCommandKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	const n = 6000
+	pages := make(chan struct{}, 1000)
+	srv := oaiServer(t, n)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("verb") == "ListRecords" {
+			pages <- struct{}{}
+		}
+		srv.Config.Handler.ServeHTTP(w, r)
+	}))
+	defer slow.Close()
+	data := filepath.Join(t.TempDir(), "data")
+	cmd := exec.Command(binary(t), "harvest", slow.URL+"/oai", "--data", data, "--quiet")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for range 30 { // of 120 pages
+		<-pages
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	go func() {
+		for range pages {
+		}
+	}()
+	defer close(pages)
+	if code, out, errOut := runCLI(t, context.Background(), "verify", "--data", data); code != 0 || !strings.Contains(out, "consistent") {
+		t.Fatalf("verify after the kill: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut := runCLI(t, context.Background(), "harvest", slow.URL+"/oai", "--data", data, "--quiet")
+	if code != 0 || !strings.Contains(out, "complete)") {
+		t.Fatalf("harvest after the kill: exit %d\n%s\n%s", code, out, errOut)
+	}
+	st, err := store.Open(store.Config{Dir: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if rep, err := st.Verify(context.Background(), nil); err != nil || !rep.OK() || rep.Records != n {
+		t.Errorf("after the second harvest: %v %+v, want %d records", err, rep, n)
 	}
 }
