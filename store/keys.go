@@ -195,6 +195,28 @@ func appendEntry(b []byte, datestamp int64, id string, deleted bool, origin stri
 	return b
 }
 
+// entrySize is the length of the entry appendEntry writes.
+func entrySize(id, origin string, sets []string, rs []rendition) int {
+	n := 10 + stringSize(id) + stringSize(origin) + uvarintSize(len(sets)) + uvarintSize(len(rs))
+	for _, s := range sets {
+		n += stringSize(s)
+	}
+	for _, r := range rs {
+		n += stringSize(r.name) + uvarintSize(len(r.data)) + len(r.data)
+	}
+	return n
+}
+
+func stringSize(s string) int { return uvarintSize(len(s)) + len(s) }
+
+func uvarintSize(n int) int {
+	size := 1
+	for ; n >= 0x80; n >>= 7 {
+		size++
+	}
+	return size
+}
+
 func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)

@@ -142,11 +142,11 @@ func NormalizeIdentifier(scheme, value string) (Identifier, bool) {
 	}
 	switch scheme {
 	case "doi":
-		m := doiPattern.FindStringSubmatch(value)
-		if m == nil {
+		doi, ok := matchDOI(value)
+		if !ok {
 			return Identifier{scheme, value}, false
 		}
-		return Identifier{"doi", strings.ToLower(m[1])}, true
+		return Identifier{"doi", strings.ToLower(doi)}, true
 	case "handle", "hdl":
 		m := handlePattern.FindStringSubmatch(value)
 		if m == nil {
@@ -211,7 +211,7 @@ func DetectScheme(value string) string {
 	// Cheap tests first: most values are plain URLs or DOIs.
 	if strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://") {
 		switch {
-		case strings.Contains(l, "doi.org/") && doiPattern.MatchString(v):
+		case strings.Contains(l, "doi.org/") && isDOI(v):
 			return "doi"
 		case strings.Contains(l, "hdl.handle.net/") && handlePattern.MatchString(v):
 			return "handle"
@@ -223,7 +223,7 @@ func DetectScheme(value string) string {
 		return "local"
 	}
 	switch {
-	case doiPattern.MatchString(v):
+	case isDOI(v):
 		return "doi"
 	case handlePattern.MatchString(v):
 		return "handle"
@@ -239,6 +239,74 @@ func DetectScheme(value string) string {
 		return "issn"
 	}
 	return "local"
+}
+
+func isDOI(v string) bool {
+	_, ok := matchDOI(v)
+	return ok
+}
+
+// matchDOI is doiPattern.FindStringSubmatch(v)[1], without the regular
+// expression for ASCII values (every DOI a record has passes here two or
+// three times; the expression took 2% of a harvest's CPU).
+func matchDOI(v string) (string, bool) {
+	for i := 0; i < len(v); i++ {
+		if v[i] >= utf8.RuneSelf {
+			// (?i) folds some non-ASCII letters to ASCII ones.
+			if m := doiPattern.FindStringSubmatch(v); m != nil {
+				return m[1], true
+			}
+			return "", false
+		}
+	}
+	rest := v
+	switch {
+	case hasPrefixFold(rest, "doi:"):
+		rest = strings.TrimLeft(rest[4:], " \t\n\f\r")
+	case hasPrefixFold(rest, "info:doi/"):
+		rest = rest[9:]
+	case hasPrefixFold(rest, "http://"), hasPrefixFold(rest, "https://"):
+		rest = rest[strings.Index(rest, "//")+2:]
+		if hasPrefixFold(rest, "dx.") {
+			rest = rest[3:]
+		}
+		if !hasPrefixFold(rest, "doi.org/") {
+			return "", false
+		}
+		rest = rest[8:]
+	}
+	if !strings.HasPrefix(rest, "10.") {
+		return "", false
+	}
+	i := 3
+	for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+		i++
+	}
+	if d := i - 3; d < 4 || d > 9 || i == len(rest) || rest[i] != '/' {
+		return "", false
+	}
+	if i+1 == len(rest) || strings.ContainsAny(rest[i+1:], " \t\n\f\r") {
+		return "", false
+	}
+	return rest, true
+}
+
+// hasPrefixFold is strings.HasPrefix for an ASCII s and a lower-case
+// ASCII prefix, ignoring case.
+func hasPrefixFold(s, prefix string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func isHTTPURL(s string) bool {

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -172,19 +173,31 @@ func encodeDoc(r *Record) ([]byte, error) {
 	// contentHash).
 	ds, oid, prov := r.Datestamp, r.OAIIdentifier, r.Provenance
 	r.Datestamp, r.OAIIdentifier, r.Provenance = time.Time{}, "", nil
-	doc, err := json.Marshal(r)
+	// Both parts are encoded into one pooled buffer (json.Encoder writes
+	// what json.Marshal returns, and a newline) and copied out once.
+	buf := docBuffers.Get().(*bytes.Buffer)
+	defer docBuffers.Put(buf)
+	buf.Reset()
+	enc := json.NewEncoder(buf)
+	err := enc.Encode(r)
 	r.Datestamp, r.OAIIdentifier, r.Provenance = ds, oid, prov
-	if err != nil || len(prov) == 0 {
-		return doc, err
-	}
-	p, err := json.Marshal(prov)
 	if err != nil {
 		return nil, err
 	}
-	doc = append(doc[:len(doc)-1], `,"provenance":`...)
-	doc = append(doc, p...)
-	return append(doc, '}'), nil
+	buf.Truncate(buf.Len() - 1) // the newline
+	if len(prov) > 0 {
+		buf.Truncate(buf.Len() - 1) // the closing brace
+		buf.WriteString(`,"provenance":`)
+		if err := enc.Encode(prov); err != nil {
+			return nil, err
+		}
+		buf.Truncate(buf.Len() - 1)
+		buf.WriteByte('}')
+	}
+	return bytes.Clone(buf.Bytes()), nil
 }
+
+var docBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func hashDoc(doc []byte, originals []Original, rs []rendition) [16]byte {
 	h := sha256.New()
@@ -707,7 +720,14 @@ func (c *committer) write(p *Prepared) (PutResult, error) {
 	val = appendScopes(val, origin, sets)
 	_ = b.Set(headKey(p.id), val, nil)
 	_ = b.Set(docKey(seq), doc, nil)
-	_ = b.Set(entryKey(seq), appendEntry(nil, c.ts, p.id, p.deleted, origin, sets, renditions), nil)
+	// The entry (renditions: kilobytes) is written in place in the batch,
+	// not built and then copied.
+	op := b.SetDeferred(9, entrySize(p.id, origin, sets, renditions))
+	copy(op.Key, entryKey(seq))
+	if v := appendEntry(op.Value[:0], c.ts, p.id, p.deleted, origin, sets, renditions); len(v) != len(op.Value) {
+		panic(fmt.Sprintf("store: entry of %q is %d bytes, entrySize said %d", p.id, len(v), len(op.Value)))
+	}
+	_ = op.Finish()
 	_ = b.Set(changeKey(seq), []byte(p.id), nil)
 	for _, sc := range indexScopes(sets, origin) {
 		_ = b.Set(scopeKey(sc, seq), nil, nil)
