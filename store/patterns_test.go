@@ -1,6 +1,9 @@
 package store
 
-import "testing"
+import (
+	"regexp"
+	"testing"
+)
 
 var doiSeeds = []string{
 	"10.5072/uni-a.0", "https://doi.org/10.5072/ABC", "HTTP://DX.DOI.ORG/10.1000/182", "doi:10.1234/x",
@@ -34,5 +37,29 @@ func checkDOI(t *testing.T, v string) {
 	}
 	if ok != (m != nil) || got != want {
 		t.Errorf("matchDOI(%q) = %q, %v; the pattern: %q, %v", v, got, ok, want, m != nil)
+	}
+}
+
+var setSpecPattern = regexp.MustCompile(`^[A-Za-z0-9\-_.!~*'()]+(:[A-Za-z0-9\-_.!~*'()]+)*$`)
+
+var setSpecSeeds = []string{"", "a", "a:b", ":a", "a:", "a::b", "source:uni-a.example", "type:dataset", "x y", "a:b:c", "é", "(~*'!)", "a/b", "A_Z-0.9"}
+
+// ValidSetSpec answers as the OAI-PMH setSpec pattern does.
+func TestValidSetSpec(t *testing.T) {
+	for _, v := range setSpecSeeds {
+		checkSetSpec(t, v)
+	}
+}
+
+func FuzzValidSetSpec(f *testing.F) {
+	for _, v := range setSpecSeeds {
+		f.Add(v)
+	}
+	f.Fuzz(checkSetSpec)
+}
+
+func checkSetSpec(t *testing.T, v string) {
+	if got, want := ValidSetSpec(v), setSpecPattern.MatchString(v); got != want {
+		t.Errorf("ValidSetSpec(%q) = %v, the pattern says %v", v, got, want)
 	}
 }
