@@ -331,7 +331,7 @@ func finishDC(m *store.Metadata, dates, types []string) {
 // provider serves inside <metadata>; it validates against oai_dc.xsd.
 func OAIDC(r *store.Record, landing string) []byte {
 	m := &r.Metadata
-	b := make([]byte, 0, 1024)
+	b := make([]byte, 0, dcSize(m, landing))
 	b = append(b, `<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://www.openarchives.org/OAI/2.0/oai_dc/ http://www.openarchives.org/OAI/2.0/oai_dc.xsd">`...)
 	for _, t := range m.Titles {
 		b = dcElem(b, "title", t.Value, t.Lang)
@@ -397,6 +397,38 @@ func OAIDC(r *store.Record, landing string) []byte {
 	return append(b, "</oai_dc:dc>"...)
 }
 
+// dcSize estimates the length of OAIDC's output, so that it is built in
+// one allocation: the wrapper, and per value its element, language and
+// some escaping.
+func dcSize(m *store.Metadata, landing string) int {
+	const perValue = 48
+	n := 512 + len(landing) + len(m.Publisher) + len(m.Issued) + len(m.Created) + len(m.Type) + len(m.TypeURI) + len(m.License) + len(m.AccessRightsURI) + 8*perValue
+	texts := func(ts []store.Text) {
+		for _, t := range ts {
+			n += perValue + len(t.Value) + len(t.Value)/16
+		}
+	}
+	texts(m.Titles)
+	texts(m.Descriptions)
+	texts(m.Rights)
+	for _, p := range m.Creators {
+		n += perValue + len(p.Name)
+	}
+	for _, p := range m.Contributors {
+		n += perValue + len(p.Name)
+	}
+	for _, s := range m.Subjects {
+		n += perValue + len(s.Value) + len(s.URI)
+	}
+	for _, id := range m.Identifiers {
+		n += perValue + 32 + len(id.Value)
+	}
+	for _, rel := range m.Relations {
+		n += perValue + 32 + len(rel.Value)
+	}
+	return n + len(m.Languages)*perValue
+}
+
 // IdentifierURI writes an identifier as a URI where its scheme has one
 // (https://doi.org/..., https://hdl.handle.net/..., https://arxiv.org/abs/...)
 // and as "scheme:value" otherwise.
@@ -438,9 +470,15 @@ func dcElem(b []byte, name, value, lang string) []byte {
 }
 
 // AppendEscaped appends s escaped for XML text and attribute values.
+// xmlSpecial marks the bytes AppendEscaped replaces.
+var xmlSpecial = [256]bool{'<': true, '>': true, '&': true, '"': true, '\'': true, '\r': true}
+
 func AppendEscaped(b []byte, s string) []byte {
 	last := 0
 	for i := 0; i < len(s); i++ {
+		if !xmlSpecial[s[i]] {
+			continue
+		}
 		var esc string
 		switch s[i] {
 		case '<':
