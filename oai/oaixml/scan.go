@@ -63,6 +63,7 @@ type scanner struct {
 	// names interns element and attribute names and short attribute
 	// values, so that a record's tags do not allocate a string each.
 	names    map[string]string
+	recent   [64]string // a direct-mapped cache in front of names
 	rawAttrs []rawAttr
 	attrs    []xml.Attr
 	err      error
@@ -137,11 +138,21 @@ func (s *scanner) fail(format string, args ...any) error {
 }
 
 func (s *scanner) intern(b []byte) string {
-	if v, ok := s.names[string(b)]; ok {
-		return v
+	if len(b) == 0 {
+		return ""
 	}
-	v := string(b)
-	s.names[v] = v
+	// A record repeats a dozen names: comparing with the one last seen
+	// in its slot is cheaper than hashing for the map.
+	slot := &s.recent[(uint(len(b))*7+uint(b[0])+uint(b[len(b)-1])*3)&63]
+	if *slot == string(b) {
+		return *slot
+	}
+	v, ok := s.names[string(b)]
+	if !ok {
+		v = string(b)
+		s.names[v] = v
+	}
+	*slot = v
 	return v
 }
 
