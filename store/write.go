@@ -167,37 +167,22 @@ func contentHash(r *Record, doc []byte, originals []Original, rs []rendition) ([
 	return out, nil
 }
 
+// encodeDoc returns the JSON document of r: what json.Marshal wrote for r
+// with Datestamp, OAIIdentifier and Provenance zero, with the provenance
+// spliced in last (see contentHash) when there is any. appendDoc (see
+// docjson.go) writes it into a pooled buffer, copied out once.
 func encodeDoc(r *Record) ([]byte, error) {
-	// The assigned fields live in the head; keep them out of the document
-	// so that the hash sees content only. Provenance is written last (see
-	// contentHash).
-	ds, oid, prov := r.Datestamp, r.OAIIdentifier, r.Provenance
-	r.Datestamp, r.OAIIdentifier, r.Provenance = time.Time{}, "", nil
-	// Both parts are encoded into one pooled buffer (json.Encoder writes
-	// what json.Marshal returns, and a newline) and copied out once.
-	buf := docBuffers.Get().(*bytes.Buffer)
-	defer docBuffers.Put(buf)
-	buf.Reset()
-	enc := json.NewEncoder(buf)
-	err := enc.Encode(r)
-	r.Datestamp, r.OAIIdentifier, r.Provenance = ds, oid, prov
+	bp := docBuffers.Get().(*[]byte)
+	defer docBuffers.Put(bp)
+	b, err := appendDoc((*bp)[:0], r)
+	*bp = b[:0]
 	if err != nil {
 		return nil, err
 	}
-	buf.Truncate(buf.Len() - 1) // the newline
-	if len(prov) > 0 {
-		buf.Truncate(buf.Len() - 1) // the closing brace
-		buf.WriteString(`,"provenance":`)
-		if err := enc.Encode(prov); err != nil {
-			return nil, err
-		}
-		buf.Truncate(buf.Len() - 1)
-		buf.WriteByte('}')
-	}
-	return bytes.Clone(buf.Bytes()), nil
+	return bytes.Clone(b), nil
 }
 
-var docBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+var docBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 func hashDoc(doc []byte, originals []Original, rs []rendition) [16]byte {
 	h := sha256.New()
