@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -595,42 +594,6 @@ func TestEntrySize(t *testing.T) {
 		var e Entry
 		if err := decodeEntry(&e, 1, b); err != nil || e.ID != tc.id || len(e.renditions) != len(tc.rs) {
 			t.Errorf("decode: %v %+v", err, e)
-		}
-	}
-}
-
-// encodeDoc writes exactly what json.Marshal did (stored content hashes
-// depend on it), the provenance last.
-func TestEncodeDocAsMarshal(t *testing.T) {
-	marshal := func(r *Record) []byte {
-		c := *r
-		c.Datestamp, c.OAIIdentifier, c.Provenance = time.Time{}, "", nil
-		doc, err := json.Marshal(&c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(r.Provenance) == 0 {
-			return doc
-		}
-		p, _ := json.Marshal(r.Provenance)
-		doc = append(doc[:len(doc)-1], `,"provenance":`...)
-		return append(append(doc, p...), '}')
-	}
-	plain := rec("a", "Title <b>&amp; \u2028 \"quoted\" é")
-	withProv := rec("b", "Harvested")
-	withProv.Origin = "peer"
-	withProv.Datestamp = time.Unix(1700000000, 0)
-	withProv.Provenance = []Provenance{{BaseURL: "https://x.example/oai?a=1&b=<2>", Identifier: "oai:x:1", Datestamp: "2024-01-01", HarvestDate: time.Unix(1700000000, 0).UTC()}}
-	for _, r := range []*Record{plain, withProv} {
-		want := marshal(r)
-		for range 2 { // the second time from a reused buffer
-			got, err := encodeDoc(r)
-			if err != nil || string(got) != string(want) {
-				t.Errorf("encodeDoc(%s):\n%s\nwant\n%s (%v)", r.ID, got, want, err)
-			}
-		}
-		if r.Datestamp != withProv.Datestamp && r == withProv {
-			t.Error("encodeDoc changed the record")
 		}
 	}
 }
