@@ -100,14 +100,27 @@ type head struct {
 	datestamp int64 // unix seconds
 	hash      [16]byte
 	deleted   bool
+	// legacyHash: hash is the SHA-256 content hash of a head written
+	// before the XXH3 one (headLegacy); see contentHash.
+	legacyHash bool
 }
 
 const headSize = 1 + 8 + 8 + 16 + 1
 
-const codecVersion = 1
+// codecVersion is the first byte of entries, and of heads written before
+// the content hash became XXH3 (headLegacy). headVersion heads hold XXH3.
+const (
+	codecVersion = 1
+	headLegacy   = 1
+	headVersion  = 2
+)
 
 func (h head) append(b []byte) []byte {
-	b = append(b, codecVersion)
+	v := byte(headVersion)
+	if h.legacyHash {
+		v = headLegacy
+	}
+	b = append(b, v)
 	b = binary.BigEndian.AppendUint64(b, h.seq)
 	b = binary.BigEndian.AppendUint64(b, uint64(h.datestamp))
 	b = append(b, h.hash[:]...)
@@ -120,10 +133,10 @@ func (h head) append(b []byte) []byte {
 var errCorrupt = errors.New("corrupt value")
 
 func decodeHead(v []byte) (head, []byte, error) {
-	if len(v) < headSize || v[0] != codecVersion {
+	if len(v) < headSize || v[0] != headVersion && v[0] != headLegacy {
 		return head{}, nil, fmt.Errorf("record head: %w (%d bytes)", errCorrupt, len(v))
 	}
-	var h head
+	h := head{legacyHash: v[0] == headLegacy}
 	h.seq = binary.BigEndian.Uint64(v[1:])
 	h.datestamp = int64(binary.BigEndian.Uint64(v[9:]))
 	copy(h.hash[:], v[17:33])

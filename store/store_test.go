@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cockroachdb/pebble/v2"
 )
 
 // fakeClock is a settable clock; writes in tests get controlled datestamps.
@@ -595,5 +598,75 @@ func TestEntrySize(t *testing.T) {
 		if err := decodeEntry(&e, 1, b); err != nil || e.ID != tc.id || len(e.renditions) != len(tc.rs) {
 			t.Errorf("decode: %v %+v", err, e)
 		}
+	}
+}
+
+// Heads written while the content hash was SHA-256 keep it: an unchanged
+// record stays unchanged, Verify accepts it, and a change writes an XXH3
+// head.
+func TestLegacyHashHeads(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	harvested := func(title string) *Record {
+		r := rec("h1", title)
+		r.Origin = "peer"
+		r.Provenance = []Provenance{{BaseURL: "https://peer.example/oai", Identifier: "oai:peer:1", Datestamp: "2024-01-01", HarvestDate: time.Unix(1700000000, 0).UTC(), Altered: true}}
+		r.Originals = []Original{{Prefix: "oai_dc", XML: []byte("<dc>original</dc>")}}
+		return r
+	}
+	for _, r := range []*Record{rec("p1", "Plain"), harvested("Harvested")} {
+		if _, err := s.Put(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		// Rewrite the head as an older node wrote it.
+		p, err := s.Prepare(harvested("Harvested"))
+		if r.ID == "p1" {
+			p, err = s.Prepare(rec("p1", "Plain"))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, closer, err := s.db.Get(headKey(r.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, rest, err := decodeHead(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rest = bytes.Clone(rest)
+		closer.Close()
+		if h.legacyHash {
+			t.Fatalf("%s: a new head is legacy", r.ID)
+		}
+		if h.hash, err = legacyContentHash(p.prov, p.doc, p.originals, p.renditions); err != nil {
+			t.Fatal(err)
+		}
+		h.legacyHash = true
+		if err := s.db.Set(headKey(r.ID), append(h.append(nil), rest...), pebble.Sync); err != nil {
+			t.Fatal(err)
+		}
+		mustVerify(t, s)
+		again := rec("p1", "Plain")
+		if r.ID != "p1" {
+			again = harvested("Harvested")
+		}
+		res, err := s.Put(ctx, again)
+		if err != nil || res[0].Outcome != Unchanged {
+			t.Fatalf("%s: the same content against a legacy head: %+v %v", r.ID, res, err)
+		}
+		changed := rec("p1", "Plain, changed")
+		if r.ID != "p1" {
+			changed = harvested("Harvested, changed")
+		}
+		if res, err = s.Put(ctx, changed); err != nil || res[0].Outcome != Updated {
+			t.Fatalf("%s: changed content against a legacy head: %+v %v", r.ID, res, err)
+		}
+		v, closer, _ = s.db.Get(headKey(r.ID))
+		if h, _, _ = decodeHead(v); h.legacyHash {
+			t.Errorf("%s: the updated head is still legacy", r.ID)
+		}
+		closer.Close()
+		mustVerify(t, s)
 	}
 }

@@ -332,9 +332,9 @@ func scopeKind(scope string) string {
 // for a tombstone made from a stored record, as tombstoneOf makes it:
 // without payloads).
 func hashMatches(r *Record, doc []byte, h head, rs []rendition) bool {
-	if sum, err := contentHash(r, doc, r.Originals, rs); err == nil && sum == h.hash {
+	if sum, err := headHash(h, r.Provenance, doc, r.Originals, rs); err == nil && sum == h.hash {
 		return true
 	}
-	sum, err := contentHash(r, doc, nil, nil)
+	sum, err := headHash(h, r.Provenance, doc, nil, nil)
 	return err == nil && h.deleted && sum == h.hash
 }
