@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/colligo/colligo/store/jsonstr"
 )
 
 // appendJSON appends v, a description tree (map[string]any, []any, string,
@@ -21,7 +22,7 @@ import (
 func appendJSON(b []byte, v any, escapeHTML bool, indent string, depth int) ([]byte, error) {
 	switch v := v.(type) {
 	case string:
-		return appendJSONString(b, v, escapeHTML), nil
+		return jsonstr.Append(b, v, escapeHTML), nil
 	case bool:
 		if v {
 			return append(b, "true"...), nil
@@ -92,7 +93,7 @@ func appendJSONObject(b []byte, m map[string]any, extraKey string, extra any, es
 			b = append(b, ',')
 		}
 		b = appendNewline(b, indent, depth+1)
-		b = appendJSONString(b, k, escapeHTML)
+		b = jsonstr.Append(b, k, escapeHTML)
 		b = append(b, ':')
 		if indent != "" {
 			b = append(b, ' ')
@@ -119,59 +120,4 @@ func appendNewline(b []byte, indent string, depth int) []byte {
 		b = append(b, indent...)
 	}
 	return b
-}
-
-// appendJSONString appends s as a JSON string, escaped as encoding/json
-// escapes it.
-func appendJSONString(b []byte, s string, escapeHTML bool) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && (!escapeHTML || c != '<' && c != '>' && c != '&') {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -100,17 +100,3 @@ func TestEmbeddedJSONLDHasNoScriptEnd(t *testing.T) {
 		t.Errorf("EmbeddedJSONLD = %s", js)
 	}
 }
-
-func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range []string{"", "a<b>&c", "\x00\u2028\xff", `"\`, "Séan"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		for _, escapeHTML := range []bool{true, false} {
-			got := appendJSONString(nil, s, escapeHTML)
-			if want := marshalStd(t, s, escapeHTML, ""); !bytes.Equal(got, want) {
-				t.Fatalf("appendJSONString(%q, %v) = %s, want %s", s, escapeHTML, got, want)
-			}
-		}
-	})
-}

@@ -18,7 +18,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/colligo/colligo/store/jsonstr"
 )
 
 // appendDoc appends the document of r, as encodeDoc returns it, to b. On
@@ -313,73 +314,6 @@ func appendJSONStrings(b []byte, ss []string) []byte {
 	return append(b, ']')
 }
 
-// jsonSafe tells which ASCII bytes encoding/json writes unescaped in a
-// string when it escapes HTML, as json.Marshal and json.Encoder do: all but
-// the control characters, '"', '\\', '<', '>' and '&'. The bytes from 0x80
-// are false: they start multi-byte UTF-8 sequences.
-var jsonSafe = func() (t [256]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = true
-	}
-	for _, c := range `"\<>&` {
-		t[c] = false
-	}
-	return t
-}()
-
-const hexDigits = "0123456789abcdef"
-
 // appendJSONString appends s as a JSON string exactly as json.Marshal
-// writes it (encoding/json's appendString with escapeHTML): '"' and '\\'
-// escaped with a backslash, \b \f \n \r \t, other control characters and
-// '<', '>', '&' as \u00xx, U+2028 and U+2029 as \u2028 and \u2029, and each
-// byte of invalid UTF-8 as \ufffd.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if jsonSafe[c] {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
+// writes it (HTML escaped).
+func appendJSONString(b []byte, s string) []byte { return jsonstr.Append(b, s, true) }

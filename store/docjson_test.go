@@ -321,28 +321,6 @@ func randomTime(rng *rand.Rand) time.Time {
 	return time.Unix(sec, nsec).In(loc)
 }
 
-// FuzzAppendJSONString compares appendJSONString with json.Marshal.
-func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range stringParts {
-		f.Add(s)
-	}
-	f.Add("")
-	f.Add("plain ascii text with spaces")
-	f.Add("mixed <é> & \u2028 \xff\x00 \"q\" \\ end")
-	f.Fuzz(func(t *testing.T, s string) {
-		want, err := json.Marshal(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
-			t.Errorf("appendJSONString(%q) = %s, json.Marshal %s", s, got, want)
-		}
-		if got := appendJSONString([]byte("x"), s); string(got) != "x"+string(want) {
-			t.Errorf("appendJSONString after a prefix (%q) = %s", s, got)
-		}
-	})
-}
-
 // benchRecord is a typical harvested record.
 func benchRecord() *Record {
 	desc := strings.Repeat("This dataset contains measurements of soil moisture & temperature taken at 42 sites (2010–2020); see the README for the methods. ", 12)[:1500]
