@@ -277,6 +277,13 @@ func xmlSafe(s string) bool {
 // payload as received (see aboutOriginal). now stands in for a harvest date the
 // writer did not give.
 func appendProvenance(b []byte, chain []store.Provenance, now time.Time) []byte {
+	if b == nil {
+		n := 320
+		for _, p := range chain {
+			n += 220 + len(p.BaseURL) + len(p.Identifier) + len(p.MetadataNamespace)
+		}
+		b = make([]byte, 0, n)
+	}
 	b = append(b, `<provenance xmlns="`+namespaceProvenance+`" xmlns:xsi="`+namespaceXSI+`" xsi:schemaLocation="`+namespaceProvenance+" "+schemaProvenance+`">`...)
 	for i, p := range chain {
 		harvested := p.HarvestDate
