@@ -37,3 +37,12 @@ func check(t *testing.T, s string) {
 		}
 	}
 }
+
+func BenchmarkAppend(b *testing.B) {
+	s := "We report multi-scale experiment and growth climate across 139 sites. We report statistical microbial and theory reconstruction across 27 sites. Données, Zürich: «ok»."
+	buf := make([]byte, 0, 1024)
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		buf = Append(buf[:0], s, true)
+	}
+}
