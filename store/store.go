@@ -59,7 +59,7 @@ type Config struct {
 	// them: the records up to some commit, together with whatever state
 	// (a harvest checkpoint) was committed with them, and nothing after.
 	// Close flushes. Writing every byte once more to a log cost a 1M
-	// record harvest 5% of its time.
+	// record harvest 5% of its time. Its memtables are 256 MiB, not 128.
 	Bulk bool
 	// Logger receives Pebble's and the store's messages. Nil discards them.
 	Logger *slog.Logger
@@ -156,6 +156,15 @@ func Open(cfg Config) (*Store, error) {
 	// CacheSize less 128 MiB during one.
 	const blobBlockSize = 8 << 10
 	memTableSize := uint64(128 << 20)
+	if cfg.Bulk {
+		// A bulk load flushes twice as much at a time, so that the
+		// compactions of flushed tables into the levels below, where
+		// the heads and payloads keyed by random ids overlap everything,
+		// rewrite those levels half as often: a 1M-record harvest took
+		// 10% less CPU, for ~250 MB more memory (two memtables while one
+		// flushes).
+		memTableSize = 256 << 20
+	}
 	if cfg.memTableSize != 0 {
 		memTableSize = cfg.memTableSize
 	}
