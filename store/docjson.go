@@ -45,14 +45,8 @@ func appendDoc(b []byte, r *Record) ([]byte, error) {
 	b = append(b, `,"metadata":`...)
 	b = appendMetadata(b, &r.Metadata)
 	if len(r.Originals) > 0 {
-		b = append(b, `,"originals":[`...)
-		for i := range r.Originals {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendOriginal(b, &r.Originals[i])
-		}
-		b = append(b, ']')
+		b = append(b, `,"originals":`...)
+		b = appendArray(b, r.Originals, appendOriginal)
 	}
 	// Provenance last: contentHash relies on it.
 	if len(r.Provenance) > 0 {
@@ -95,20 +89,8 @@ func appendMetadata(b []byte, m *Metadata) []byte {
 		b = appendPersons(b, m.Contributors)
 	}
 	if len(m.Subjects) > 0 {
-		b = appendKey(b, `"subjects":[`)
-		for i := range m.Subjects {
-			s := &m.Subjects[i]
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"value":`...)
-			b = appendJSONString(b, s.Value)
-			b = appendOptString(b, `,"lang":`, s.Lang)
-			b = appendOptString(b, `,"uri":`, s.URI)
-			b = appendOptString(b, `,"scheme":`, s.Scheme)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
+		b = appendKey(b, `"subjects":`)
+		b = appendArray(b, m.Subjects, appendSubject)
 	}
 	if len(m.Descriptions) > 0 {
 		b = appendKey(b, `"descriptions":`)
@@ -136,92 +118,91 @@ func appendMetadata(b []byte, m *Metadata) []byte {
 	b = appendOptKey(b, `"access_rights":`, m.AccessRights)
 	b = appendOptKey(b, `"access_rights_uri":`, m.AccessRightsURI)
 	if len(m.Relations) > 0 {
-		b = appendKey(b, `"relations":[`)
-		for i := range m.Relations {
-			rel := &m.Relations[i]
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, '{')
-			b = appendOptKey(b, `"type":`, rel.Type)
-			b = appendOptKey(b, `"scheme":`, rel.Scheme)
-			b = appendKey(b, `"value":`)
-			b = appendJSONString(b, rel.Value)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
+		b = appendKey(b, `"relations":`)
+		b = appendArray(b, m.Relations, appendRelation)
 	}
 	if len(m.Files) > 0 {
-		b = appendKey(b, `"files":[`)
-		for i := range m.Files {
-			f := &m.Files[i]
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"url":`...)
-			b = appendJSONString(b, f.URL)
-			b = appendOptString(b, `,"type":`, f.Type)
-			if f.Size != 0 {
-				b = append(b, `,"size":`...)
-				b = strconv.AppendInt(b, f.Size, 10)
-			}
-			b = appendOptString(b, `,"name":`, f.Name)
-			b = appendOptString(b, `,"checksum":`, f.Checksum)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
+		b = appendKey(b, `"files":`)
+		b = appendArray(b, m.Files, appendFile)
 	}
 	return append(b, '}')
 }
 
-func appendTexts(b []byte, ts []Text) []byte {
+// appendArray appends xs as a JSON array, each element by elem.
+func appendArray[T any](b []byte, xs []T, elem func([]byte, *T) []byte) []byte {
 	b = append(b, '[')
-	for i := range ts {
+	for i := range xs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, `{"value":`...)
-		b = appendJSONString(b, ts[i].Value)
-		b = appendOptString(b, `,"lang":`, ts[i].Lang)
-		b = append(b, '}')
+		b = elem(b, &xs[i])
 	}
 	return append(b, ']')
 }
 
-func appendPersons(b []byte, ps []Person) []byte {
-	b = append(b, '[')
-	for i := range ps {
-		p := &ps[i]
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"name":`...)
-		b = appendJSONString(b, p.Name)
-		b = appendOptString(b, `,"orcid":`, p.ORCID)
-		if len(p.Identifiers) > 0 {
-			b = append(b, `,"identifiers":`...)
-			b = appendIdentifiers(b, p.Identifiers)
-		}
-		b = appendOptString(b, `,"affiliation":`, p.Affiliation)
-		b = appendOptString(b, `,"role":`, p.Role)
-		b = append(b, '}')
+func appendTexts(b []byte, ts []Text) []byte { return appendArray(b, ts, appendText) }
+
+func appendText(b []byte, t *Text) []byte {
+	b = append(b, `{"value":`...)
+	b = appendJSONString(b, t.Value)
+	b = appendOptString(b, `,"lang":`, t.Lang)
+	return append(b, '}')
+}
+
+func appendPersons(b []byte, ps []Person) []byte { return appendArray(b, ps, appendPerson) }
+
+func appendPerson(b []byte, p *Person) []byte {
+	b = append(b, `{"name":`...)
+	b = appendJSONString(b, p.Name)
+	b = appendOptString(b, `,"orcid":`, p.ORCID)
+	if len(p.Identifiers) > 0 {
+		b = append(b, `,"identifiers":`...)
+		b = appendIdentifiers(b, p.Identifiers)
 	}
-	return append(b, ']')
+	b = appendOptString(b, `,"affiliation":`, p.Affiliation)
+	b = appendOptString(b, `,"role":`, p.Role)
+	return append(b, '}')
 }
 
 func appendIdentifiers(b []byte, ids []Identifier) []byte {
-	b = append(b, '[')
-	for i := range ids {
-		if i > 0 {
-			b = append(b, ',')
-		}
+	return appendArray(b, ids, func(b []byte, id *Identifier) []byte {
 		b = append(b, `{"scheme":`...)
-		b = appendJSONString(b, ids[i].Scheme)
+		b = appendJSONString(b, id.Scheme)
 		b = append(b, `,"value":`...)
-		b = appendJSONString(b, ids[i].Value)
-		b = append(b, '}')
+		b = appendJSONString(b, id.Value)
+		return append(b, '}')
+	})
+}
+
+func appendSubject(b []byte, s *Subject) []byte {
+	b = append(b, `{"value":`...)
+	b = appendJSONString(b, s.Value)
+	b = appendOptString(b, `,"lang":`, s.Lang)
+	b = appendOptString(b, `,"uri":`, s.URI)
+	b = appendOptString(b, `,"scheme":`, s.Scheme)
+	return append(b, '}')
+}
+
+func appendRelation(b []byte, rel *Relation) []byte {
+	b = append(b, '{')
+	b = appendOptKey(b, `"type":`, rel.Type)
+	b = appendOptKey(b, `"scheme":`, rel.Scheme)
+	b = appendKey(b, `"value":`)
+	b = appendJSONString(b, rel.Value)
+	return append(b, '}')
+}
+
+func appendFile(b []byte, f *File) []byte {
+	b = append(b, `{"url":`...)
+	b = appendJSONString(b, f.URL)
+	b = appendOptString(b, `,"type":`, f.Type)
+	if f.Size != 0 {
+		b = append(b, `,"size":`...)
+		b = strconv.AppendInt(b, f.Size, 10)
 	}
-	return append(b, ']')
+	b = appendOptString(b, `,"name":`, f.Name)
+	b = appendOptString(b, `,"checksum":`, f.Checksum)
+	return append(b, '}')
 }
 
 func appendOriginal(b []byte, o *Original) []byte {
@@ -304,14 +285,7 @@ func appendOptString(b []byte, key, s string) []byte {
 }
 
 func appendJSONStrings(b []byte, ss []string) []byte {
-	b = append(b, '[')
-	for i, s := range ss {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, s)
-	}
-	return append(b, ']')
+	return appendArray(b, ss, func(b []byte, s *string) []byte { return appendJSONString(b, *s) })
 }
 
 // appendJSONString appends s as a JSON string exactly as json.Marshal

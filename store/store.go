@@ -153,7 +153,7 @@ func Open(cfg Config) (*Store, error) {
 	// a bulk write) left it empty: every read, bloom filters included,
 	// went to the file. The cache gets room for the memtable that is
 	// always there on top: blocks keep CacheSize while no flush runs, and
-	// CacheSize less 128 MiB during one.
+	// CacheSize less a memtable during one.
 	const blobBlockSize = 8 << 10
 	memTableSize := uint64(128 << 20)
 	if cfg.Bulk {

@@ -1,8 +1,6 @@
 package store
 
 import (
-	"github.com/zeebo/xxh3"
-
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -18,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/zeebo/xxh3"
 )
 
 // Outcome says what a write did to a record.
@@ -706,7 +705,7 @@ func (c *committer) write(p *Prepared) (PutResult, error) {
 			}
 		}
 		renditions = nil
-	} else if exists && c.unchanged(old.head, p) {
+	} else if exists && sameContent(old.head, p) {
 		return PutResult{ID: p.id, Outcome: Unchanged, Seq: old.head.seq, Datestamp: time.Unix(old.head.datestamp, 0).UTC()}, nil
 	}
 	c.seq++
@@ -782,9 +781,9 @@ func (c *committer) write(p *Prepared) (PutResult, error) {
 	return PutResult{ID: p.id, Outcome: out, Seq: seq, Datestamp: time.Unix(c.ts, 0).UTC()}, nil
 }
 
-// unchanged reports whether p holds the content of the stored head h,
+// sameContent reports whether p holds the content of the stored head h,
 // comparing hashes of h's kind (see contentHash).
-func (c *committer) unchanged(h head, p *Prepared) bool {
+func sameContent(h head, p *Prepared) bool {
 	if !h.legacyHash {
 		return h.hash == p.hash
 	}

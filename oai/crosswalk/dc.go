@@ -469,31 +469,15 @@ func dcElem(b []byte, name, value, lang string) []byte {
 	return append(b, '>')
 }
 
-// AppendEscaped appends s escaped for XML text and attribute values.
-// xmlSpecial marks the bytes AppendEscaped replaces.
-var xmlSpecial = [256]bool{'<': true, '>': true, '&': true, '"': true, '\'': true, '\r': true}
+// xmlEscapes holds the replacement of each byte AppendEscaped replaces.
+var xmlEscapes = [256]string{'<': "&lt;", '>': "&gt;", '&': "&amp;", '"': "&quot;", '\'': "&apos;", '\r': "&#xD;"}
 
+// AppendEscaped appends s escaped for XML text and attribute values.
 func AppendEscaped(b []byte, s string) []byte {
 	last := 0
 	for i := 0; i < len(s); i++ {
-		if !xmlSpecial[s[i]] {
-			continue
-		}
-		var esc string
-		switch s[i] {
-		case '<':
-			esc = "&lt;"
-		case '>':
-			esc = "&gt;"
-		case '&':
-			esc = "&amp;"
-		case '"':
-			esc = "&quot;"
-		case '\'':
-			esc = "&apos;"
-		case '\r':
-			esc = "&#xD;"
-		default:
+		esc := xmlEscapes[s[i]]
+		if esc == "" {
 			continue
 		}
 		b = append(b, s[last:i]...)
