@@ -46,7 +46,7 @@ type Config struct {
 	// or "auto" (the default): gzip, except from a source on a loopback
 	// address, where compressing and decompressing every page costs both
 	// sides more CPU than the bytes it saves (a 1M-record harvest from a
-	// local node: 12 s of CPU, 10% of the wall time). A source that sends
+	// local node: 12 s of CPU, 9% of the wall time). A source that sends
 	// gzip unasked is decompressed all the same.
 	Compression string `toml:"compression"`
 	// IdentifyTTL is how long the answers to Identify and
