@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -95,7 +94,7 @@ func (s *Store) getFrom(rd reader, id string) (*Record, Head, error) {
 // assemble decodes a record's document and completes it from its head.
 func (s *Store) assemble(id string, h head, doc []byte) (*Record, Head, error) {
 	r := new(Record)
-	if err := json.Unmarshal(doc, r); err != nil {
+	if err := decodeDoc(doc, r); err != nil {
 		return nil, Head{}, fmt.Errorf("decode: %w", err)
 	}
 	r.ID = id

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -130,7 +129,7 @@ func (s *Store) Verify(ctx context.Context, progress func(done int64)) (*VerifyR
 			rep.problem("record %q: entry %d disagrees with the record (id %q, deleted %v, datestamp %v)", id, h.seq, e.ID, e.Deleted, e.Datestamp)
 		}
 		var r Record
-		if err := json.Unmarshal(doc, &r); err != nil {
+		if err := decodeDoc(doc, &r); err != nil {
 			rep.problem("record %q: document does not decode: %v", id, err)
 		} else {
 			for i := range r.Originals {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -820,11 +819,11 @@ func (c *committer) tombstoneOf(old *pendingHead, p *Prepared) (doc []byte, hash
 		closer.Close()
 	}
 	var r Record
-	if err = json.Unmarshal(old.doc, &r); err != nil {
+	if err = decodeDoc(old.doc, &r); err != nil {
 		return nil, hash, nil, "", fmt.Errorf("store: tombstone %q: %w", p.id, err)
 	}
 	var del Record
-	if err = json.Unmarshal(p.doc, &del); err != nil {
+	if err = decodeDoc(p.doc, &del); err != nil {
 		return nil, hash, nil, "", fmt.Errorf("store: tombstone %q: %w", p.id, err)
 	}
 	r.Deleted = true
