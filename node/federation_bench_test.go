@@ -193,16 +193,21 @@ func BenchmarkCrossIndexPeer(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		start := time.Now()
+		start, cpu0 := time.Now(), cpuTime()
 		n := startFedNodeCfg(b, fmt.Sprintf("joiner-%d", i), prodFederation(b, key, peer.Federation().Addr()))
+		eventually(b, "a first record", time.Minute, func() bool { return n.Store().LastSeq() > 0 })
+		b.ReportMetric(time.Since(start).Seconds(), "first-record-s")
 		eventually(b, "the peer's records harvested", 10*time.Minute, func() bool {
 			return holds(n, "peer") == int64(size)
 		})
 		harvested := time.Since(start)
+		// How far the indexer is behind when the harvest ends.
+		b.ReportMetric(float64(n.Store().LastSeq()-n.Search().Checkpoint()), "unindexed-at-harvest-end")
 		eventually(b, "the peer's records indexed", 10*time.Minute, func() bool {
 			return n.Search().Checkpoint() >= n.Store().LastSeq()
 		})
 		el := time.Since(start)
+		b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(size), "cpu-µs/record")
 		b.ReportMetric(float64(size)/harvested.Seconds(), "harvested-records/s")
 		b.ReportMetric(float64(size)/el.Seconds(), "records/s")
 		if got := searchCount(b, n, "", "origin:peer"); got != int64(size) {
