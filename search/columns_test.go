@@ -10,6 +10,8 @@ import (
 // testRows makes documents with ids and facet values named after them:
 // type "T<id>", every other one two subjects.
 // Descriptions: "melt melt <id>" ("<id> <id>" too for every third).
+// Lookup keys: the id as an identifier, "shared" as an ORCID for every
+// other one.
 func testRows(ds *dicts, ids ...string) docRows {
 	var rows docRows
 	b := newBuilder(ds)
@@ -21,6 +23,10 @@ func testRows(ds *dicts, ids ...string) docRows {
 			desc += " " + id + " " + id
 		}
 		b.textField(fieldDescription, desc)
+		b.lookupField(fieldIdentifier, id)
+		if i%2 == 1 {
+			b.lookupField(fieldORCID, "shared", "shared")
+		}
 		b.finish(d)
 		d.facetOrds[FacetType] = []uint32{ds[FacetType].ord("T" + id)}
 		if i%2 == 0 {
@@ -46,8 +52,16 @@ func describe(c *columns, ds *dicts) []string {
 				s += fmt.Sprintf(" %s.len=%d", textFields[t], l)
 			}
 		}
+		if docs := c.lookup(lookupKey(lookupSeed(fieldIdentifier), c.id(d))).ToArray(); len(docs) != 1 || docs[0] != d {
+			s += fmt.Sprintf(" identifier->%v", docs)
+		}
 		out = append(out, s)
 	}
+	var shared []string
+	for _, d := range c.lookup(lookupKey(lookupSeed(fieldORCID), "shared")).ToArray() {
+		shared = append(shared, c.id(d))
+	}
+	out = append(out, fmt.Sprintf("orcid:shared %v", shared))
 	for t := range c.text {
 		tc := &c.text[t]
 		for i := 0; i < len(tc.termOffs)/4-1; i++ {
@@ -93,6 +107,7 @@ func TestColumnsEncodeMerge(t *testing.T) {
 		"a0 seq=10 date=20200101 cluster=0 flags=0 type=Ta0 subject=s1 subject=s-a0 description.len=5",
 		"a1 seq=11 date=20200102 cluster=10000000000 flags=0 type=Ta1 description.len=3",
 		"a2 seq=12 date=20200103 cluster=20000000000 flags=0 type=Ta2 subject=s1 subject=s-a2 description.len=3",
+		"orcid:shared [a1]",
 		"description:a0 a0*3",
 		"description:melt a0*2 a1*2 a2*2",
 	}
@@ -120,11 +135,15 @@ func TestColumnsEncodeMerge(t *testing.T) {
 	want = []string{
 		want[0], want[2],
 		"b1 seq=11 date=20200102 cluster=10000000000 flags=0 type=Tb1 description.len=3",
+		"orcid:shared [b1]",
 		"description:a0 a0*3",
 		"description:melt a0*2 a2*2 b1*2",
 	}
 	if got := describe(m, ds); !reflect.DeepEqual(got, want) {
 		t.Errorf("merged:\n%q\nwant\n%q", got, want)
+	}
+	if got := m.lookup(lookupKey(lookupSeed(fieldIdentifier), "a1")); !got.IsEmpty() {
+		t.Errorf("the dropped a1's identifier finds documents %v", got.ToArray())
 	}
 	if _, err := newMergeRows([]*columns{a}, [][]uint64{{0, 2, 1}}); err == nil {
 		t.Error("out-of-order numbering accepted")
@@ -173,7 +192,7 @@ func TestColumnsCorrupt(t *testing.T) {
 	if _, err := openColumns(blob[:20], ds); err == nil {
 		t.Error("truncated columns opened")
 	}
-	if _, err := openColumns(append([]byte("CLC2"), blob[5:]...), ds); err == nil {
+	if _, err := openColumns(append([]byte("CLC3"), blob[5:]...), ds); err == nil {
 		t.Error("shortened columns opened")
 	}
 	// A value past its dictionary: the last type value (width 1) is the

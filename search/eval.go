@@ -113,6 +113,9 @@ func (s *segEval) postingsList(field string, term []byte) (segment.PostingsList,
 // postings returns the documents holding term in field. The bitmap may be
 // the segment's own: never modify it.
 func (s *segEval) postings(field string, term []byte) (*roaring.Bitmap, error) {
+	if seed := lookupSeed(field); seed != 0 {
+		return s.vs.cols.lookup(lookupKey(seed, string(term))), nil
+	}
 	pl, err := s.postingsList(field, term)
 	if err != nil {
 		return nil, err

@@ -293,6 +293,9 @@ func TestYearRangeAndFields(t *testing.T) {
 			m.Type = "Jeu de données"
 			m.Languages = []string{"fr"}
 			m.Identifiers = []store.Identifier{{Scheme: "doi", Value: fmt.Sprintf("10.5072/Y%d", y)}}
+			if y%2 == 0 {
+				m.Creators = []store.Person{{Name: "Even, E.", ORCID: "0000-0002-1825-0097"}}
+			}
 		}))
 	}
 	e.catchUp()
@@ -300,6 +303,8 @@ func TestYearRangeAndFields(t *testing.T) {
 		"year:2010..2012": 3, "year:..2006": 2, "year:2014..": 2, "year:2010": 1,
 		`type:"jeu de donnees"`: 11, "type:Jeu": 0, "language:fr": 11, "language:en": 0,
 		"doi:10.5072/y2007": 1, "https://doi.org/10.5072/Y2008": 1, "identifier:10.5072/y2009": 1,
+		"doi:10.5072/y2099": 0, "orcid:0000-0002-1825-0097": 5, "orcid:https://orcid.org/0000-0002-1825-0097": 5,
+		"orcid:0000-0001-5109-3700": 0,
 	} {
 		if res := e.search(Request{Query: q}); res.Total != want {
 			t.Errorf("%s: %d records, want %d", q, res.Total, want)

@@ -29,7 +29,7 @@ import (
 // columns encoding bumps segmentVersion (and schemaVersion, see index.go).
 const (
 	segmentType    = "colligo-ice"
-	segmentVersion = 2
+	segmentVersion = 3
 	trailerMagic   = 0xC011160A
 	trailerLen     = 4 + 8 + 8 + 4
 )

@@ -84,7 +84,9 @@ type Service struct {
 // columns. An index of another version is rebuilt at Open.
 //
 // 2: norms hold the field length as the bits of a float32 (normOf).
-const schemaVersion = 2
+// 3: identifiers, ORCIDs and cluster keys are lookup keys in the columns
+// (lookupSeed), not terms.
+const schemaVersion = 3
 
 const currentFile = "CURRENT"
 
