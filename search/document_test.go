@@ -3,6 +3,7 @@ package search
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	segment "github.com/blugelabs/bluge_segment_api"
@@ -49,5 +50,44 @@ func TestBuilderDocument(t *testing.T) {
 	}
 	if got := visit(checkpointDoc(9)); !reflect.DeepEqual(got, []string{"_id len=1", "  \x00checkpoint x1"}) {
 		t.Errorf("checkpoint document: %q", got)
+	}
+}
+
+// TestTextFieldTerms checks a field's terms, frequencies and positions
+// against a map, over fields large enough to grow the builder's term
+// table and one after the other, so that a term of an earlier field
+// would show if the table kept it.
+func TestTextFieldTerms(t *testing.T) {
+	b := newBuilder(newDicts())
+	for _, words := range []int{3, 40, 700, 5, 2000} {
+		var text []string
+		for i := 0; i < words; i++ {
+			text = append(text, fmt.Sprintf("w%dx", (i*7)%(words/2+1)))
+		}
+		b.reset()
+		b.textField(fieldTitle, strings.Join(text, " "))
+		d := &document{}
+		b.finish(d)
+		want := map[string][]int{}
+		for i, w := range text {
+			want[w] = append(want[w], i+1)
+		}
+		got := map[string][]int{}
+		for _, tm := range d.terms {
+			var pos []int
+			for _, l := range d.locs[tm.lo:tm.hi] {
+				pos = append(pos, int(l.pos))
+			}
+			if int(tm.freq) != len(pos) {
+				t.Errorf("%d words: %s has frequency %d and %d positions", words, d.text[tm.off:tm.end], tm.freq, len(pos))
+			}
+			if _, dup := got[string(d.text[tm.off:tm.end])]; dup {
+				t.Errorf("%d words: %s is two terms", words, d.text[tm.off:tm.end])
+			}
+			got[string(d.text[tm.off:tm.end])] = pos
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%d words: terms and positions differ from a map's (%d terms, want %d)", words, len(got), len(want))
+		}
 	}
 }
