@@ -90,6 +90,7 @@ type document struct {
 	turn      uint64 // the batch's number (see turns)
 	facetOrds [numFacets][]uint32
 	keys      []uint64 // the lookup keys (lookupKey), each once
+	cur       termCursor
 }
 
 func (d *document) Analyze() {}
@@ -115,25 +116,36 @@ func (f *docField) Index() bool          { return true }
 func (f *docField) Store() bool          { return false }
 func (f *docField) IndexDocValues() bool { return false }
 func (f *docField) EachTerm(vt segment.VisitTerm) {
+	c := &f.d.cur
 	for i := f.lo; i < f.hi; i++ {
-		vt(&f.d.terms[i])
+		c.t = &f.d.terms[i]
+		vt(c)
 	}
 }
 
 // docTerm is a term of a field: its bytes are d.text[off:end], its
-// positions d.locs[lo:hi] (none for a keyword).
+// positions d.locs[lo:hi] (none for a keyword). It holds no pointer, so
+// that the collector need not scan the terms of the documents a batch
+// holds.
 type docTerm struct {
-	d        *document
 	off, end uint32
 	freq     uint32
 	lo, hi   uint32
 }
 
-func (t *docTerm) Term() []byte   { return t.d.text[t.off:t.end] }
-func (t *docTerm) Frequency() int { return int(t.freq) }
-func (t *docTerm) EachLocation(vl segment.VisitLocation) {
-	for i := t.lo; i < t.hi; i++ {
-		vl(&t.d.locs[i])
+// termCursor is the term EachTerm hands Bluge, one per document and moved
+// from term to term: Bluge reads a term (its bytes stay valid) and its
+// locations during the visit, and keeps nothing else of it.
+type termCursor struct {
+	d *document
+	t *docTerm
+}
+
+func (c *termCursor) Term() []byte   { return c.d.text[c.t.off:c.t.end] }
+func (c *termCursor) Frequency() int { return int(c.t.freq) }
+func (c *termCursor) EachLocation(vl segment.VisitLocation) {
+	for i := c.t.lo; i < c.t.hi; i++ {
+		vl(&c.d.locs[i])
 	}
 }
 
@@ -357,9 +369,7 @@ func (b *builder) finish(d *document) {
 	for i := range d.fields {
 		d.fields[i].d = d
 	}
-	for i := range d.terms {
-		d.terms[i].d = d
-	}
+	d.cur.d = d
 }
 
 // keyword normalises a catalogued value for exact matching: the folded,
