@@ -15,7 +15,7 @@ import (
 // Index fields. Text fields are analysed (see analyze.go) and keep term
 // positions for phrases; keyword fields hold exact, normalised values.
 const (
-	fieldID          = "_id" // Bluge's update and delete key
+	fieldID          = "_id" // Bluge's update and delete key (a lookup field)
 	fieldTitle       = "title"
 	fieldCreator     = "creator"
 	fieldSubject     = "subject"
@@ -40,12 +40,16 @@ const (
 // merge): the four such terms of a generated record cost ~25 µs of the
 // ~130 µs its indexing took. They are kept out of ice instead, as 64-bit
 // hashes in the segment's columns (columns.lookup), which a lookup
-// searches by bisection.
+// searches by bisection. The record id (Bluge's update key) is one too:
+// colSegment.DocsMatchingTerms answers Bluge from the keys and checks the
+// ids, so that an update never drops another record's document.
 //
 // lookupSeed returns the hash seed of a lookup field, or 0 when field is
 // not one.
 func lookupSeed(field string) uint64 {
 	switch field {
+	case fieldID:
+		return 4
 	case fieldIdentifier:
 		return 1
 	case fieldORCID:
@@ -413,7 +417,7 @@ func (b *builder) build(r *store.Record, seq uint64) *document {
 		descriptions = append(descriptions, t.Value)
 	}
 	b.reset()
-	b.keywordField(fieldID, r.ID)
+	b.lookupField(fieldID, r.ID)
 	b.textField(fieldTitle, titles...)
 	b.textField(fieldCreator, creators...)
 	b.textField(fieldSubject, subjects...)
@@ -488,7 +492,7 @@ const metaDocID = "\x00checkpoint"
 func checkpointDoc(seq uint64) *document {
 	d := &document{id: metaDocID, seq: seq, flags: flagMeta}
 	var b builder
-	b.keywordField(fieldID, metaDocID)
+	b.lookupField(fieldID, metaDocID)
 	b.finish(d)
 	return d
 }

@@ -316,6 +316,40 @@ func TestYearRangeAndFields(t *testing.T) {
 	}
 }
 
+// TestUpdatesReplace updates and deletes records indexed in earlier
+// segments: Bluge finds the versions they replace through the ids in the
+// columns (colSegment.DocsMatchingTerms), and no record may be counted
+// twice, keep its old words, or stay after its deletion.
+func TestUpdatesReplace(t *testing.T) {
+	e := newEnv(t)
+	for batch := 0; batch < 3; batch++ {
+		var recs []*store.Record
+		for i := 0; i < 40; i++ {
+			recs = append(recs, rec(fmt.Sprintf("u%d-%d", batch, i), "n", "Glacier survey", nil))
+		}
+		e.put(recs...)
+		e.catchUp()
+	}
+	// Every other record of the first two segments gets a new title.
+	var changed []*store.Record
+	for batch := 0; batch < 2; batch++ {
+		for i := 0; i < 40; i += 2 {
+			changed = append(changed, rec(fmt.Sprintf("u%d-%d", batch, i), "n", "Moraine survey", nil))
+		}
+	}
+	e.put(changed...)
+	e.catchUp()
+	if _, err := e.st.Delete(context.Background(), "u2-1"); err != nil {
+		t.Fatal(err)
+	}
+	e.catchUp()
+	for q, want := range map[string]int64{"survey": 119, "glacier": 79, "moraine": 40} {
+		if res := e.search(Request{Query: q}); res.Total != want {
+			t.Errorf("%s: %d records, want %d", q, res.Total, want)
+		}
+	}
+}
+
 func TestBadRequests(t *testing.T) {
 	e := newEnv(t)
 	for _, req := range []Request{{Query: `"open`}, {Sort: "size"}, {Limit: 1000}, {Cursor: "x"}} {

@@ -57,6 +57,29 @@ func (s *colSegment) DocumentValueReader(fields []string) (segment.DocumentValue
 	return s.Segment.DocumentValueReader(fields)
 }
 
+// DocsMatchingTerms returns the documents whose record id is one of
+// terms: Bluge's way of finding the versions an update or a deletion
+// replaces. The ids are lookup keys of the columns, not ice terms (see
+// lookupSeed); each candidate's id is compared, so a hash collision
+// cannot drop another record.
+func (s *colSegment) DocsMatchingTerms(terms []segment.Term) (*roaring.Bitmap, error) {
+	out := roaring.New()
+	seed := lookupSeed(fieldID)
+	for _, t := range terms {
+		if t.Field() != fieldID {
+			return nil, fmt.Errorf("search: documents matching a term of %q, not the id", t.Field())
+		}
+		id := t.Term()
+		it := s.cols.lookup(lookupKey(seed, string(id))).Iterator()
+		for it.HasNext() {
+			if d := it.Next(); s.cols.id(d) == string(id) {
+				out.Add(d)
+			}
+		}
+	}
+	return out, nil
+}
+
 func (s *colSegment) Type() string    { return segmentType }
 func (s *colSegment) Version() uint32 { return segmentVersion }
 func (s *colSegment) Size() int       { return s.Segment.Size() + s.cols.size() }

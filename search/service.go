@@ -86,7 +86,8 @@ type Service struct {
 // 2: norms hold the field length as the bits of a float32 (normOf).
 // 3: identifiers, ORCIDs and cluster keys are lookup keys in the columns
 // (lookupSeed), not terms.
-const schemaVersion = 3
+// 4: so is the record id.
+const schemaVersion = 4
 
 const currentFile = "CURRENT"
 
