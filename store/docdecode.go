@@ -485,361 +485,236 @@ func seen(set *uint32, bit uint) bool {
 	return false
 }
 
-func (d *docDecoder) record(r *Record) bool {
+// object decodes an object, or a null (which leaves the value as it is,
+// as encoding/json does), calling member with each member's name. member
+// decodes the member's value and returns its bit (see seen); it gives up
+// on a name it does not know.
+func (d *docDecoder) object(member func(name []byte) (bit uint, ok bool)) bool {
+	if isNull, ok := d.nullable('{'); !ok || isNull {
+		return ok
+	}
 	more, ok := d.open()
+	if !ok {
+		return false
+	}
 	var set uint32
-	for ok && more {
-		var name []byte
-		if name, ok = d.name(); !ok {
+	for more {
+		name, ok := d.name()
+		if !ok {
 			return false
 		}
-		var bit uint
-		switch string(name) {
-		case "id":
-			bit, ok = 0, d.str(&r.ID)
-		case "oai_identifier":
-			bit, ok = 1, d.str(&r.OAIIdentifier)
-		case "datestamp":
-			bit, ok = 2, d.timestamp(&r.Datestamp)
-		case "deleted":
-			bit, ok = 3, d.boolean(&r.Deleted)
-		case "sets":
-			bit, ok = 4, d.stringList(&r.Sets)
-		case "oai_sets":
-			bit, ok = 5, d.stringList(&r.OAISets)
-		case "origin":
-			bit, ok = 6, d.str(&r.Origin)
-		case "metadata":
-			bit, ok = 7, d.metadata(&r.Metadata)
-		case "provenance":
-			bit, ok = 8, array(d, &r.Provenance, &d.provenances, (*docDecoder).provenance)
-		case "originals":
-			bit, ok = 9, array(d, &r.Originals, &d.originalList, (*docDecoder).original)
-		default:
-			return false
-		}
+		bit, ok := member(name)
 		if !ok || seen(&set, bit) {
 			return false
 		}
-		more, ok = d.next()
+		if more, ok = d.next(); !ok {
+			return false
+		}
 	}
-	return ok
+	return true
+}
+
+func (d *docDecoder) record(r *Record) bool {
+	if d.peek() != '{' { // a document is an object; a null is left to encoding/json
+		return false
+	}
+	return d.object(func(name []byte) (uint, bool) {
+		switch string(name) {
+		case "id":
+			return 0, d.str(&r.ID)
+		case "oai_identifier":
+			return 1, d.str(&r.OAIIdentifier)
+		case "datestamp":
+			return 2, d.timestamp(&r.Datestamp)
+		case "deleted":
+			return 3, d.boolean(&r.Deleted)
+		case "sets":
+			return 4, d.stringList(&r.Sets)
+		case "oai_sets":
+			return 5, d.stringList(&r.OAISets)
+		case "origin":
+			return 6, d.str(&r.Origin)
+		case "metadata":
+			return 7, d.metadata(&r.Metadata)
+		case "provenance":
+			return 8, array(d, &r.Provenance, &d.provenances, (*docDecoder).provenance)
+		case "originals":
+			return 9, array(d, &r.Originals, &d.originalList, (*docDecoder).original)
+		}
+		return 0, false
+	})
 }
 
 func (d *docDecoder) metadata(m *Metadata) bool {
-	if isNull, ok := d.nullable('{'); !ok || isNull {
-		return ok
-	}
-	more, ok := d.open()
-	var set uint32
-	for ok && more {
-		var name []byte
-		if name, ok = d.name(); !ok {
-			return false
-		}
-		var bit uint
+	return d.object(func(name []byte) (uint, bool) {
 		switch string(name) {
 		case "titles":
-			bit, ok = 0, array(d, &m.Titles, &d.texts, (*docDecoder).text)
+			return 0, array(d, &m.Titles, &d.texts, (*docDecoder).text)
 		case "creators":
-			bit, ok = 1, array(d, &m.Creators, &d.persons, (*docDecoder).person)
+			return 1, array(d, &m.Creators, &d.persons, (*docDecoder).person)
 		case "contributors":
-			bit, ok = 2, array(d, &m.Contributors, &d.persons, (*docDecoder).person)
+			return 2, array(d, &m.Contributors, &d.persons, (*docDecoder).person)
 		case "subjects":
-			bit, ok = 3, array(d, &m.Subjects, &d.subjects, (*docDecoder).subject)
+			return 3, array(d, &m.Subjects, &d.subjects, (*docDecoder).subject)
 		case "descriptions":
-			bit, ok = 4, array(d, &m.Descriptions, &d.texts, (*docDecoder).text)
+			return 4, array(d, &m.Descriptions, &d.texts, (*docDecoder).text)
 		case "publisher":
-			bit, ok = 5, d.str(&m.Publisher)
+			return 5, d.str(&m.Publisher)
 		case "issued":
-			bit, ok = 6, d.str(&m.Issued)
+			return 6, d.str(&m.Issued)
 		case "created":
-			bit, ok = 7, d.str(&m.Created)
+			return 7, d.str(&m.Created)
 		case "type":
-			bit, ok = 8, d.str(&m.Type)
+			return 8, d.str(&m.Type)
 		case "type_uri":
-			bit, ok = 9, d.str(&m.TypeURI)
+			return 9, d.str(&m.TypeURI)
 		case "identifiers":
-			bit, ok = 10, array(d, &m.Identifiers, &d.identifiers, (*docDecoder).identifier)
+			return 10, array(d, &m.Identifiers, &d.identifiers, (*docDecoder).identifier)
 		case "languages":
-			bit, ok = 11, d.stringList(&m.Languages)
+			return 11, d.stringList(&m.Languages)
 		case "license":
-			bit, ok = 12, d.str(&m.License)
+			return 12, d.str(&m.License)
 		case "license_spdx":
-			bit, ok = 13, d.str(&m.LicenseSPDX)
+			return 13, d.str(&m.LicenseSPDX)
 		case "rights":
-			bit, ok = 14, array(d, &m.Rights, &d.texts, (*docDecoder).text)
+			return 14, array(d, &m.Rights, &d.texts, (*docDecoder).text)
 		case "access_rights":
-			bit, ok = 15, d.str(&m.AccessRights)
+			return 15, d.str(&m.AccessRights)
 		case "access_rights_uri":
-			bit, ok = 16, d.str(&m.AccessRightsURI)
+			return 16, d.str(&m.AccessRightsURI)
 		case "relations":
-			bit, ok = 17, array(d, &m.Relations, &d.relations, (*docDecoder).relation)
+			return 17, array(d, &m.Relations, &d.relations, (*docDecoder).relation)
 		case "files":
-			bit, ok = 18, array(d, &m.Files, &d.files, (*docDecoder).file)
-		default:
-			return false
+			return 18, array(d, &m.Files, &d.files, (*docDecoder).file)
 		}
-		if !ok || seen(&set, bit) {
-			return false
-		}
-		more, ok = d.next()
-	}
-	return ok
+		return 0, false
+	})
 }
 
 func (d *docDecoder) text(t *Text) bool {
-	if isNull, ok := d.nullable('{'); !ok || isNull {
-		return ok
-	}
-	more, ok := d.open()
-	var set uint32
-	for ok && more {
-		var name []byte
-		if name, ok = d.name(); !ok {
-			return false
-		}
-		var bit uint
+	return d.object(func(name []byte) (uint, bool) {
 		switch string(name) {
 		case "value":
-			bit, ok = 0, d.str(&t.Value)
+			return 0, d.str(&t.Value)
 		case "lang":
-			bit, ok = 1, d.str(&t.Lang)
-		default:
-			return false
+			return 1, d.str(&t.Lang)
 		}
-		if !ok || seen(&set, bit) {
-			return false
-		}
-		more, ok = d.next()
-	}
-	return ok
+		return 0, false
+	})
 }
 
 func (d *docDecoder) person(p *Person) bool {
-	if isNull, ok := d.nullable('{'); !ok || isNull {
-		return ok
-	}
-	more, ok := d.open()
-	var set uint32
-	for ok && more {
-		var name []byte
-		if name, ok = d.name(); !ok {
-			return false
-		}
-		var bit uint
+	return d.object(func(name []byte) (uint, bool) {
 		switch string(name) {
 		case "name":
-			bit, ok = 0, d.str(&p.Name)
+			return 0, d.str(&p.Name)
 		case "orcid":
-			bit, ok = 1, d.str(&p.ORCID)
+			return 1, d.str(&p.ORCID)
 		case "identifiers":
-			bit, ok = 2, array(d, &p.Identifiers, &d.identifiers, (*docDecoder).identifier)
+			return 2, array(d, &p.Identifiers, &d.identifiers, (*docDecoder).identifier)
 		case "affiliation":
-			bit, ok = 3, d.str(&p.Affiliation)
+			return 3, d.str(&p.Affiliation)
 		case "role":
-			bit, ok = 4, d.str(&p.Role)
-		default:
-			return false
+			return 4, d.str(&p.Role)
 		}
-		if !ok || seen(&set, bit) {
-			return false
-		}
-		more, ok = d.next()
-	}
-	return ok
+		return 0, false
+	})
 }
 
 func (d *docDecoder) subject(s *Subject) bool {
-	if isNull, ok := d.nullable('{'); !ok || isNull {
-		return ok
-	}
-	more, ok := d.open()
-	var set uint32
-	for ok && more {
-		var name []byte
-		if name, ok = d.name(); !ok {
-			return false
-		}
-		var bit uint
+	return d.object(func(name []byte) (uint, bool) {
 		switch string(name) {
 		case "value":
-			bit, ok = 0, d.str(&s.Value)
+			return 0, d.str(&s.Value)
 		case "lang":
-			bit, ok = 1, d.str(&s.Lang)
+			return 1, d.str(&s.Lang)
 		case "uri":
-			bit, ok = 2, d.str(&s.URI)
+			return 2, d.str(&s.URI)
 		case "scheme":
-			bit, ok = 3, d.str(&s.Scheme)
-		default:
-			return false
+			return 3, d.str(&s.Scheme)
 		}
-		if !ok || seen(&set, bit) {
-			return false
-		}
-		more, ok = d.next()
-	}
-	return ok
+		return 0, false
+	})
 }
 
 func (d *docDecoder) identifier(id *Identifier) bool {
-	if isNull, ok := d.nullable('{'); !ok || isNull {
-		return ok
-	}
-	more, ok := d.open()
-	var set uint32
-	for ok && more {
-		var name []byte
-		if name, ok = d.name(); !ok {
-			return false
-		}
-		var bit uint
+	return d.object(func(name []byte) (uint, bool) {
 		switch string(name) {
 		case "scheme":
-			bit, ok = 0, d.str(&id.Scheme)
+			return 0, d.str(&id.Scheme)
 		case "value":
-			bit, ok = 1, d.str(&id.Value)
-		default:
-			return false
+			return 1, d.str(&id.Value)
 		}
-		if !ok || seen(&set, bit) {
-			return false
-		}
-		more, ok = d.next()
-	}
-	return ok
+		return 0, false
+	})
 }
 
 func (d *docDecoder) relation(rel *Relation) bool {
-	if isNull, ok := d.nullable('{'); !ok || isNull {
-		return ok
-	}
-	more, ok := d.open()
-	var set uint32
-	for ok && more {
-		var name []byte
-		if name, ok = d.name(); !ok {
-			return false
-		}
-		var bit uint
+	return d.object(func(name []byte) (uint, bool) {
 		switch string(name) {
 		case "type":
-			bit, ok = 0, d.str(&rel.Type)
+			return 0, d.str(&rel.Type)
 		case "scheme":
-			bit, ok = 1, d.str(&rel.Scheme)
+			return 1, d.str(&rel.Scheme)
 		case "value":
-			bit, ok = 2, d.str(&rel.Value)
-		default:
-			return false
+			return 2, d.str(&rel.Value)
 		}
-		if !ok || seen(&set, bit) {
-			return false
-		}
-		more, ok = d.next()
-	}
-	return ok
+		return 0, false
+	})
 }
 
 func (d *docDecoder) file(f *File) bool {
-	if isNull, ok := d.nullable('{'); !ok || isNull {
-		return ok
-	}
-	more, ok := d.open()
-	var set uint32
-	for ok && more {
-		var name []byte
-		if name, ok = d.name(); !ok {
-			return false
-		}
-		var bit uint
+	return d.object(func(name []byte) (uint, bool) {
 		switch string(name) {
 		case "url":
-			bit, ok = 0, d.str(&f.URL)
+			return 0, d.str(&f.URL)
 		case "type":
-			bit, ok = 1, d.str(&f.Type)
+			return 1, d.str(&f.Type)
 		case "size":
-			bit, ok = 2, d.integer(&f.Size)
+			return 2, d.integer(&f.Size)
 		case "name":
-			bit, ok = 3, d.str(&f.Name)
+			return 3, d.str(&f.Name)
 		case "checksum":
-			bit, ok = 4, d.str(&f.Checksum)
-		default:
-			return false
+			return 4, d.str(&f.Checksum)
 		}
-		if !ok || seen(&set, bit) {
-			return false
-		}
-		more, ok = d.next()
-	}
-	return ok
+		return 0, false
+	})
 }
 
 func (d *docDecoder) provenance(p *Provenance) bool {
-	if isNull, ok := d.nullable('{'); !ok || isNull {
-		return ok
-	}
-	more, ok := d.open()
-	var set uint32
-	for ok && more {
-		var name []byte
-		if name, ok = d.name(); !ok {
-			return false
-		}
-		var bit uint
+	return d.object(func(name []byte) (uint, bool) {
 		switch string(name) {
 		case "base_url":
-			bit, ok = 0, d.str(&p.BaseURL)
+			return 0, d.str(&p.BaseURL)
 		case "identifier":
-			bit, ok = 1, d.str(&p.Identifier)
+			return 1, d.str(&p.Identifier)
 		case "datestamp":
-			bit, ok = 2, d.str(&p.Datestamp)
+			return 2, d.str(&p.Datestamp)
 		case "harvest_date":
-			bit, ok = 3, d.timestamp(&p.HarvestDate)
+			return 3, d.timestamp(&p.HarvestDate)
 		case "metadata_namespace":
-			bit, ok = 4, d.str(&p.MetadataNamespace)
+			return 4, d.str(&p.MetadataNamespace)
 		case "altered":
-			bit, ok = 5, d.boolean(&p.Altered)
-		default:
-			return false
+			return 5, d.boolean(&p.Altered)
 		}
-		if !ok || seen(&set, bit) {
-			return false
-		}
-		more, ok = d.next()
-	}
-	return ok
+		return 0, false
+	})
 }
 
 func (d *docDecoder) original(o *Original) bool {
-	if isNull, ok := d.nullable('{'); !ok || isNull {
-		return ok
-	}
-	more, ok := d.open()
-	var set uint32
-	for ok && more {
-		var name []byte
-		if name, ok = d.name(); !ok {
-			return false
-		}
-		var bit uint
+	return d.object(func(name []byte) (uint, bool) {
 		switch string(name) {
 		case "prefix":
-			bit, ok = 0, d.str(&o.Prefix)
+			return 0, d.str(&o.Prefix)
 		case "namespace":
-			bit, ok = 1, d.str(&o.Namespace)
+			return 1, d.str(&o.Namespace)
 		case "schema":
-			bit, ok = 2, d.str(&o.Schema)
+			return 2, d.str(&o.Schema)
 		case "namespaces":
-			bit, ok = 3, d.stringMap(&o.Namespaces)
-		default:
-			return false
+			return 3, d.stringMap(&o.Namespaces)
 		}
-		if !ok || seen(&set, bit) {
-			return false
-		}
-		more, ok = d.next()
-	}
-	return ok
+		return 0, false
+	})
 }
 
 // stringMap decodes an object of strings into a new map: empty but not nil
