@@ -20,7 +20,8 @@ import (
 // trailer; Load splits a file back; Merge lets ice merge the postings and
 // merges the columns with the document numbering ice reports
 // (segment.Merger.DocumentNumbers). So the columns are exact for every
-// segment, persisted with it and never rebuilt by scanning.
+// segment, persisted with it and never rebuilt by scanning. New writes
+// the ice bytes itself, as ice.New would (see iceWriter).
 //
 // File layout: [ice segment][columns][crc32(columns) u32][len(columns) u64]
 // [len(ice) u64][trailerMagic u32], integers little-endian.
@@ -147,7 +148,7 @@ func plugin(ds *dicts, tn *turns, g *gate) *index.SegmentPlugin {
 				release()
 				return nil, 0, err
 			}
-			seg, n, err := ice.New(docs, normCalc)
+			seg, n, err := newIceSegment(docs, rows, normCalc)
 			release()
 			if err != nil {
 				return nil, 0, err
