@@ -62,6 +62,8 @@ func TestIceWriterMatchesIce(t *testing.T) {
 		{"one record", recRows(1)},
 		{"two records", recRows(2)},
 		{"records", recRows(700)},
+		{"1,024 postings", commonRows(1024)}, // one chunk
+		{"1,025 postings", commonRows(1025)}, // two
 		{"several chunks", commonRows(3000)},
 		{"bitmap containers", commonRows(5000)},
 	}
