@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"strings"
 	"testing"
 
 	segment "github.com/blugelabs/bluge_segment_api"
@@ -43,6 +45,44 @@ func commonRows(n int) docRows {
 	return rows
 }
 
+// randomRows makes n documents of random words (a few shared by many
+// documents, others rare, some not ASCII) in random fields, some empty.
+func randomRows(rng *rand.Rand, n int) docRows {
+	words := []string{"ice", "glace", "eis", "lód", "氷", "ледник", "sediment", "x", "zz", "a1"}
+	word := func() string {
+		if rng.IntN(3) == 0 {
+			return fmt.Sprintf("w%d", rng.IntN(5*n+1))
+		}
+		return words[rng.IntN(len(words))]
+	}
+	text := func() string {
+		var sb strings.Builder
+		for range rng.IntN(40) {
+			sb.WriteString(word() + " ")
+		}
+		return sb.String()
+	}
+	b := newBuilder(newDicts())
+	rows := make(docRows, n)
+	for i := range rows {
+		d := &document{id: fmt.Sprint(i)}
+		b.reset()
+		for _, f := range []string{fieldTitle, fieldCreator, fieldSubject, fieldDescription} {
+			if rng.IntN(4) > 0 {
+				b.textField(f, text(), text())
+			}
+		}
+		for _, f := range []string{fieldType, fieldLanguage, fieldSet, fieldOrigin} {
+			if rng.IntN(3) > 0 {
+				b.keywordField(f, word(), word())
+			}
+		}
+		b.finish(d)
+		rows[i] = d
+	}
+	return rows
+}
+
 // TestIceWriterMatchesIce checks that newIceSegment writes the bytes
 // ice.New writes for the same documents, and that the segment it opens
 // answers as ice's does.
@@ -66,6 +106,14 @@ func TestIceWriterMatchesIce(t *testing.T) {
 		{"1,025 postings", commonRows(1025)}, // two
 		{"several chunks", commonRows(3000)},
 		{"bitmap containers", commonRows(5000)},
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 12 {
+		n := 1 + rng.IntN(3000)
+		cases = append(cases, struct {
+			name string
+			rows docRows
+		}{fmt.Sprintf("random %d of %d", i, n), randomRows(rng, n)})
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
