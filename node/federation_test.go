@@ -116,7 +116,9 @@ func TestFederationThreeNodes(t *testing.T) {
 	if _, err := a.Store().Put(context.Background(), r); err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []*Node{b, c} {
+	// (A too: the live search below asks it; its own indexer may come
+	// after the peers', as it did once in CI under load.)
+	for _, n := range []*Node{b, c, a} {
 		eventually(t, n.Config().NodeID+" finding the new record", 10*time.Second, func() bool {
 			return searchCount(t, n, "zyxwvutsrqp", "origin:uni-a") == 1
 		})
