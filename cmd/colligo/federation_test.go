@@ -26,7 +26,7 @@ var (
 )
 
 // binary builds colligo once for the process tests.
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "colligo-bin")
@@ -46,7 +46,7 @@ func binary(t *testing.T) string {
 	return binPath
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -65,7 +65,7 @@ func freePort(t *testing.T) string {
 
 // proc is a colligo serve process.
 type proc struct {
-	t      *testing.T
+	t      testing.TB
 	id     string
 	data   string
 	http   string
@@ -156,7 +156,7 @@ func member(info node.FederationInfo, id string) *node.Member {
 	return nil
 }
 
-func waitUntil(t *testing.T, what string, within time.Duration, cond func() bool) {
+func waitUntil(t testing.TB, what string, within time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !cond() {
