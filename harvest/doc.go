@@ -101,7 +101,8 @@
 // sanitised and counted); pages without records that still carry a token
 // (followed, up to Config.MaxEmptyPages in a row); OAI-PMH errors sent
 // with an HTTP error status (Zenodo answers 422); noRecordsMatch, also
-// after a token; a last page without a resumptionToken element (Alma);
+// after a token; noSetHierarchy to a harvest of a set (nothing in it: a
+// federation peer without records of its own answers so); a last page without a resumptionToken element (Alma);
 // a cursor counted in pages (DSpace: progress counts records itself);
 // datestamps without Z (NOAA). Records larger than Config.MaxRecordBytes
 // are skipped and reported. A token sent twice (a loop) ends the harvest

@@ -422,6 +422,35 @@ func TestNoRecordsMatch(t *testing.T) {
 	})
 }
 
+// A repository without sets answers a harvest of a set with
+// noSetHierarchy (an empty federation peer does): an empty list, with a
+// warning; without a set asked for, the same answer is an error.
+func TestNoSetHierarchy(t *testing.T) {
+	rp := newTestRepo(t, 10)
+	rp.fault = func(w http.ResponseWriter, r *http.Request, n int) bool {
+		if !isList(r) {
+			return false
+		}
+		w.Write([]byte(oaiDoc(rp.now, `<error code="noSetHierarchy">This repository does not support sets</error>`)))
+		return true
+	}
+	h, st, _ := newTestHarvester(t, testConfig())
+	res := mustHarvest(t, h, Source{ID: "s", BaseURL: rp.URL(), Set: "source:s"})
+	wantCounts(t, "set", res.Counts, 0, 0, 0, 0, 0)
+	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "noSetHierarchy") {
+		t.Errorf("warnings %q, want one naming noSetHierarchy", res.Warnings)
+	}
+	b, _ := st.GetState(checkpointName("s", "oai_dc"))
+	if cp, _ := decodeCheckpoint(b); cp.Completed.IsZero() {
+		t.Errorf("checkpoint %+v: the empty list completes", cp)
+	}
+	_, err := h.HarvestOnce(ctx, Source{ID: "all", BaseURL: rp.URL()}, RunOptions{})
+	var oe *oaixml.Error
+	if !errors.As(err, &oe) || oe.Code != "noSetHierarchy" {
+		t.Errorf("harvest without a set: %v, want the noSetHierarchy error", err)
+	}
+}
+
 // The last page without any resumptionToken element (Alma) ends the list,
 // and a cursor counted in pages (DSpace) does not confuse the counts.
 func TestTokenQuirks(t *testing.T) {

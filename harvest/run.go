@@ -406,6 +406,14 @@ func (r *run) fetchList(ctx context.Context, l *list, start listStart, day bool,
 				// token so instead of an empty last page.
 				send(&pageWork{p: p, first: first, listFrom: listFrom, day: dayFallback, final: true, arrived: arrived})
 				return
+			case e.Code == "noSetHierarchy" && req.token == "" && r.src.Set != "":
+				// A repository without sets has no records in the one
+				// asked for: an empty list, and a warning (a federation
+				// peer answers so until it holds records of its own; a
+				// source given a set it does not have shows here).
+				r.warn(fmt.Sprintf("the source has no sets (%v): nothing in set %q", e, r.src.Set))
+				send(&pageWork{p: p, first: first, listFrom: listFrom, day: dayFallback, final: true, arrived: arrived})
+				return
 			case e.Code == "badResumptionToken" && req.token != "" && restarts < maxRestarts:
 				restart(fmt.Sprintf("the source rejected resumptionToken %q (%v)", req.token, e))
 				continue
