@@ -84,6 +84,7 @@ func BenchmarkCrossIndexProcesses(b *testing.B) {
 		b.ReportMetric(float64(size)/el.Seconds(), "records/s")
 		b.ReportMetric(float64(procCPU(b, j.cmd.Process.Pid).Microseconds())/float64(size), "joiner-cpu-µs/record")
 		b.ReportMetric(float64((procCPU(b, peer.cmd.Process.Pid)-peerCPU).Microseconds())/float64(size), "peer-cpu-µs/record")
+		b.ReportMetric(float64(peakRSS(b, j.cmd.Process.Pid))/(1<<20), "joiner-peak-RSS-MiB")
 		b.StopTimer()
 		j.kill()
 		b.StartTimer()
@@ -98,6 +99,22 @@ func originTotal(addr, origin string) int64 {
 		return -1
 	}
 	return res.Total
+}
+
+// peakRSS returns a process's peak resident set size in bytes (VmHWM).
+func peakRSS(b *testing.B, pid int) int64 {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.Lines(string(status)) {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	b.Fatalf("no VmHWM in /proc/%d/status", pid)
+	return 0
 }
 
 // procCPU returns the CPU time a process has used (user and system).
