@@ -138,15 +138,15 @@ func (w *iceWriter) write(rows docRows, normCalc func(string, int) float32) ([]b
 	// from the last one's bytes per document.
 	w.buf = make([]byte, 0, (w.perDoc+w.perDoc/8)*n+4096)
 	// Stored fields: none of ours is stored, so each document has an
-	// empty entry: no meta, and the snappy encoding of nothing (one 0).
-	stored := make([]uint64, n)
-	for i := range stored {
-		stored[i] = uint64(len(w.buf))
+	// empty entry of three bytes at the start of the file (no meta, and
+	// the snappy encoding of nothing, one 0), then the index of their
+	// offsets.
+	for range n {
 		w.buf = append(w.buf, 0, 1, 0)
 	}
 	storedIndex := uint64(len(w.buf))
-	for _, off := range stored {
-		w.buf = binary.BigEndian.AppendUint64(w.buf, off)
+	for i := range n {
+		w.buf = binary.BigEndian.AppendUint64(w.buf, uint64(3*i))
 	}
 
 	for f := range w.fields {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -125,8 +126,7 @@ func TestIceWriterMatchesIce(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			w := &iceWriter{fieldIdx: map[string]int{}}
-			w.bm = iceWriters.New().(*iceWriter).bm
+			w := iceWriters.New().(*iceWriter)
 			data, err := w.write(tc.rows, testNorm)
 			if err != nil {
 				t.Fatalf("write: %v", err)
@@ -149,12 +149,71 @@ func TestIceWriterMatchesIce(t *testing.T) {
 			if gb := iceBytes(t, got); !bytes.Equal(gb, wb) {
 				t.Errorf("loaded segment writes %d bytes that differ from ice.New's", len(gb))
 			}
+			checkPostings(t, got, tc.rows)
 			// The same writer again (pooled state reset): same bytes.
 			again, err := w.write(tc.rows, testNorm)
 			if err != nil || !bytes.Equal(again, wb) {
 				t.Errorf("second write differs (err %v)", err)
 			}
 		})
+	}
+}
+
+// checkPostings checks, independently of ice.New, that seg answers every
+// term of the documents rows with the documents that hold it, their
+// frequencies and positions, and with no other document.
+func checkPostings(t *testing.T, seg segment.Segment, rows docRows) {
+	t.Helper()
+	type post struct {
+		doc  uint64
+		freq int
+		pos  []int
+	}
+	want := map[string]map[string][]post{}
+	for i, d := range rows {
+		for _, f := range d.fields {
+			if want[f.name] == nil {
+				want[f.name] = map[string][]post{}
+			}
+			for _, tm := range d.terms[f.lo:f.hi] {
+				p := post{doc: uint64(i), freq: int(tm.freq)}
+				for _, l := range d.locs[tm.lo:tm.hi] {
+					p.pos = append(p.pos, int(l.pos))
+				}
+				term := string(d.text[tm.off:tm.end])
+				want[f.name][term] = append(want[f.name][term], p)
+			}
+		}
+	}
+	for field, terms := range want {
+		dict, err := seg.Dictionary(field)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for term, posts := range terms {
+			pl, err := dict.PostingsList([]byte(term), nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			it, err := pl.Iterator(true, true, true, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []post
+			for p, err := it.Next(); p != nil || err != nil; p, err = it.Next() {
+				if err != nil {
+					t.Fatal(err)
+				}
+				g := post{doc: p.Number(), freq: p.Frequency()}
+				for _, l := range p.Locations() {
+					g.pos = append(g.pos, l.Pos())
+				}
+				got = append(got, g)
+			}
+			if !reflect.DeepEqual(got, posts) {
+				t.Fatalf("%s:%q postings %+v, want %+v", field, term, got, posts)
+			}
+		}
 	}
 }
 
