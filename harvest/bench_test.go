@@ -9,10 +9,10 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/colligo/colligo/internal/procstat"
 	"github.com/colligo/colligo/oai/crosswalk"
 	"github.com/colligo/colligo/oai/oaixml"
 	"github.com/colligo/colligo/store"
@@ -118,9 +118,9 @@ func BenchmarkHarvest(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		cpu0 := cpuTime()
+		cpu0 := procstat.Self()
 		res, err := h.HarvestOnce(ctx, Source{ID: "bench", BaseURL: br.URL()}, RunOptions{})
-		cpu += cpuTime() - cpu0
+		cpu += procstat.Self() - cpu0
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -173,15 +173,6 @@ func BenchmarkIncrementalNoChange(b *testing.B) {
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2])/1e6, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100])/1e6, "p99-ms")
-}
-
-// cpuTime is the user and system CPU time of the process so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkStages times the stages of the harvest pipeline per record, on

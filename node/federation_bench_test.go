@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/colligo/colligo/federation"
+	"github.com/colligo/colligo/internal/procstat"
 	"github.com/colligo/colligo/store"
 	"github.com/colligo/colligo/store/gen"
 )
@@ -193,7 +194,7 @@ func BenchmarkCrossIndexPeer(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		start, cpu0 := time.Now(), cpuTime()
+		start, cpu0 := time.Now(), procstat.Self()
 		n := startFedNodeCfg(b, fmt.Sprintf("joiner-%d", i), prodFederation(b, key, peer.Federation().Addr()))
 		eventually(b, "a first record", time.Minute, func() bool { return n.Store().LastSeq() > 0 })
 		b.ReportMetric(time.Since(start).Seconds(), "first-record-s")
@@ -209,7 +210,7 @@ func BenchmarkCrossIndexPeer(b *testing.B) {
 			return n.Search().Checkpoint() >= n.Store().LastSeq()
 		})
 		el := time.Since(start)
-		b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(size), "cpu-µs/record")
+		b.ReportMetric(float64((procstat.Self()-cpu0).Microseconds())/float64(size), "cpu-µs/record")
 		b.ReportMetric(float64(size)/harvested.Seconds(), "harvested-records/s")
 		b.ReportMetric(float64(size)/el.Seconds(), "records/s")
 		if got := searchCount(b, n, "", "origin:peer"); got != int64(size) {

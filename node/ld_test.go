@@ -14,10 +14,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/colligo/colligo/internal/procstat"
 	"github.com/colligo/colligo/ld/linkheader"
 	"github.com/colligo/colligo/store"
 	"github.com/colligo/colligo/store/gen"
@@ -145,15 +145,6 @@ func TestLDConfig(t *testing.T) {
 	}
 }
 
-// cpuTime is the user and system CPU time of the process so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // ldBenchN is the size of the landing-page benchmark's collection: 10,000
 // records, the figure, or COLLIGO_LD_BENCH_N.
 func ldBenchN() int {
@@ -207,7 +198,7 @@ func BenchmarkLandingPage(b *testing.B) {
 	var lat []time.Duration
 	requests := 0
 	round := 0
-	cpu0 := cpuTime()
+	cpu0 := procstat.Self()
 	if path := os.Getenv("COLLIGO_LD_BENCH_CPUPROFILE"); path != "" {
 		// A profile of the requests alone; -cpuprofile also has the
 		// records' writing and indexing.
@@ -266,7 +257,7 @@ func BenchmarkLandingPage(b *testing.B) {
 	// CPU time of the process (server and clients) per request: on a
 	// machine shared with other work, requests/s shows the share this
 	// process got; 2 cores / cpu-us/req is what two cores of its own give.
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(requests), "cpu-us/req")
+	b.ReportMetric(float64((procstat.Self()-cpu0).Microseconds())/float64(requests), "cpu-us/req")
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")

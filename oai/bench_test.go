@@ -21,12 +21,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
 
+	"github.com/colligo/colligo/internal/procstat"
 	"github.com/colligo/colligo/store"
 	"github.com/colligo/colligo/store/gen"
 )
@@ -226,52 +226,6 @@ func benchServer(b *testing.B, dir string, pageSize int) (string, int) {
 	return "", 0
 }
 
-// procStatus returns a field of /proc/<pid>/status in KiB (VmRSS, VmHWM).
-func procStatus(pid int, field string) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return n
-		}
-	}
-	return -1
-}
-
-// procCPU returns the user and system CPU time a process has used, from
-// /proc/<pid>/stat (in clock ticks of 1/100 s, Linux's USER_HZ).
-func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// The command name, in parentheses, may hold spaces: count fields
-	// after its closing parenthesis. utime and stime are fields 14 and 15.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	s, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(u+s) * 10 * time.Millisecond
-}
-
-// cpuTime is the user and system CPU time of this process (the clients).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // loadAverage returns the 1-minute load average, to read wall-clock
 // figures measured on a shared machine.
 func loadAverage() float64 {
@@ -429,9 +383,9 @@ func BenchmarkListRecords(b *testing.B) {
 			if tc.set != "" {
 				want = benchSetSize(b, tc.set)
 			}
-			rssStart := procStatus(pid, "VmRSS")
+			rssStart := procstat.Memory(pid, "VmRSS")
 			var total int
-			srv0, cli0 := procCPU(pid), cpuTime()
+			srv0, cli0 := procstat.CPU(pid), procstat.Self()
 			for b.Loop() {
 				got := 0
 				url := base + "?verb=ListRecords&metadataPrefix=oai_dc"
@@ -456,13 +410,13 @@ func BenchmarkListRecords(b *testing.B) {
 			}
 			b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "records/s")
 			// CPU per record, steadier than the rate on a shared machine.
-			b.ReportMetric(float64((procCPU(pid)-srv0).Nanoseconds())/1e3/float64(total), "server-cpu-us/record")
-			b.ReportMetric(float64((cpuTime()-cli0).Nanoseconds())/1e3/float64(total), "client-cpu-us/record")
+			b.ReportMetric(float64((procstat.CPU(pid)-srv0).Nanoseconds())/1e3/float64(total), "server-cpu-us/record")
+			b.ReportMetric(float64((procstat.Self()-cli0).Nanoseconds())/1e3/float64(total), "client-cpu-us/record")
 			b.ReportMetric(loadAverage(), "load1")
 			b.ReportMetric(percentile(h.firstByte, 0.5), "first-byte-p50-ms")
 			b.ReportMetric(percentile(h.firstByte, 0.99), "first-byte-p99-ms")
-			b.ReportMetric(float64(procStatus(pid, "VmHWM"))/1024, "server-peak-RSS-MiB")
-			b.ReportMetric(float64(rssStart)/1024, "server-start-RSS-MiB")
+			b.ReportMetric(float64(procstat.Memory(pid, "VmHWM"))/(1<<20), "server-peak-RSS-MiB")
+			b.ReportMetric(float64(rssStart)/(1<<20), "server-start-RSS-MiB")
 			b.ReportMetric(float64(h.bytes)/float64(total), "xml-B/record")
 			b.ReportMetric(float64(h.wire)/float64(total), "wire-B/record")
 		})
@@ -484,7 +438,7 @@ func BenchmarkGetRecord(b *testing.B) {
 				lats []time.Duration
 				reqs int
 			)
-			srv0, cli0 := procCPU(pid), cpuTime()
+			srv0, cli0 := procstat.CPU(pid), procstat.Self()
 			for b.Loop() {
 				var wg sync.WaitGroup
 				for c := range clients {
@@ -516,8 +470,8 @@ func BenchmarkGetRecord(b *testing.B) {
 				reqs += clients * perClient
 			}
 			b.ReportMetric(float64(reqs)/b.Elapsed().Seconds(), "requests/s")
-			b.ReportMetric(float64((procCPU(pid)-srv0).Nanoseconds())/1e3/float64(reqs), "server-cpu-us/req")
-			b.ReportMetric(float64((cpuTime()-cli0).Nanoseconds())/1e3/float64(reqs), "client-cpu-us/req")
+			b.ReportMetric(float64((procstat.CPU(pid)-srv0).Nanoseconds())/1e3/float64(reqs), "server-cpu-us/req")
+			b.ReportMetric(float64((procstat.Self()-cli0).Nanoseconds())/1e3/float64(reqs), "client-cpu-us/req")
 			b.ReportMetric(loadAverage(), "load1")
 			b.ReportMetric(percentile(lats, 0.5), "p50-ms")
 			b.ReportMetric(percentile(lats, 0.99), "p99-ms")

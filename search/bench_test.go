@@ -10,12 +10,11 @@ import (
 	"runtime/debug"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/colligo/colligo/internal/procstat"
 	"github.com/colligo/colligo/store"
 	"github.com/colligo/colligo/store/gen"
 )
@@ -98,26 +97,6 @@ func benchStore(b *testing.B, n int) string {
 	return dir
 }
 
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func rssBytes() uint64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}
-
 // BenchmarkIndex indexes a store of generated records into an empty index
 // (the path of a first start or a reindex) and reports records/s, CPU
 // time per record, and the index's bytes on disk per record.
@@ -140,13 +119,13 @@ func BenchmarkIndex(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		c0 := cpuTime()
+		c0 := procstat.Self()
 		b.StartTimer()
 		if err := svc.CatchUp(context.Background(), nil); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		cpu += cpuTime() - c0
+		cpu += procstat.Self() - c0
 		sh, _ := svc.shard()
 		disk = sh.diskBytes()
 		if got := svc.Search; got == nil {
@@ -235,7 +214,7 @@ func BenchmarkQueryFacets(b *testing.B) {
 	facets := []Facet{FacetType, FacetYear, FacetLanguage, FacetLicense}
 	var lat []time.Duration
 	var matches int64
-	c0 := cpuTime()
+	c0 := procstat.Self()
 	for b.Loop() {
 		// A round of queries per iteration, so that -benchtime 1x (make
 		// bench) still gives percentiles.
@@ -250,13 +229,13 @@ func BenchmarkQueryFacets(b *testing.B) {
 			matches += res.Total
 		}
 	}
-	cpu := cpuTime() - c0
+	cpu := procstat.Self() - c0
 	p50, p99 := percentiles(lat)
 	b.ReportMetric(p50, "p50-ms")
 	b.ReportMetric(p99, "p99-ms")
 	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(len(lat)), "cpu-ms/query")
 	b.ReportMetric(float64(matches)/float64(len(lat)), "matches/query")
-	b.ReportMetric(float64(rssBytes())/(1<<20), "rss-MiB")
+	b.ReportMetric(float64(procstat.Memory(os.Getpid(), "VmRSS"))/(1<<20), "rss-MiB")
 }
 
 // BenchmarkRareTerm searches for a term that one record holds (a DOI)
@@ -266,7 +245,7 @@ func BenchmarkRareTerm(b *testing.B) {
 	n := benchN()
 	rng := rand.New(rand.NewPCG(3, 4))
 	var lat []time.Duration
-	c0 := cpuTime()
+	c0 := procstat.Self()
 	for b.Loop() {
 		for range queriesPerRound {
 			// Record identifiers are rare terms: each is in one record.
@@ -283,7 +262,7 @@ func BenchmarkRareTerm(b *testing.B) {
 			}
 		}
 	}
-	cpu := cpuTime() - c0
+	cpu := procstat.Self() - c0
 	p50, p99 := percentiles(lat)
 	b.ReportMetric(p50, "p50-ms")
 	b.ReportMetric(p99, "p99-ms")

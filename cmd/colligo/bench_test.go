@@ -2,17 +2,16 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/colligo/colligo/federation"
+	"github.com/colligo/colligo/internal/procstat"
 	"github.com/colligo/colligo/store/gen"
 )
 
@@ -59,9 +58,9 @@ func BenchmarkCrossIndexProcesses(b *testing.B) {
 	// And at rest: its index merged and its store compacted (under 5% of
 	// a core over a second), as a peer that has held its records a while.
 	waitUntil(b, "the peer at rest", 10*time.Minute, func() bool {
-		c := procCPU(b, peer.cmd.Process.Pid)
+		c := procstat.CPU(peer.cmd.Process.Pid)
 		time.Sleep(time.Second)
-		return procCPU(b, peer.cmd.Process.Pid)-c < 50*time.Millisecond
+		return procstat.CPU(peer.cmd.Process.Pid)-c < 50*time.Millisecond
 	})
 
 	b.ResetTimer()
@@ -69,7 +68,7 @@ func BenchmarkCrossIndexProcesses(b *testing.B) {
 		j := &proc{t: b, id: "joiner", data: b.TempDir(), http: freePort(b), gossip: freePort(b), logs: &bytes.Buffer{}, mu: &sync.Mutex{}}
 		j.args = []string{"serve", "--data", j.data, "--http", j.http, "--node-id", j.id, "--gossip", j.gossip, "--join", peer.gossip}
 		j.env = peer.env
-		peerCPU := procCPU(b, peer.cmd.Process.Pid)
+		peerCPU := procstat.CPU(peer.cmd.Process.Pid)
 		start := time.Now()
 		j.start()
 		// A search every 50 ms: a request costs well under a millisecond.
@@ -82,9 +81,9 @@ func BenchmarkCrossIndexProcesses(b *testing.B) {
 		}
 		el := time.Since(start)
 		b.ReportMetric(float64(size)/el.Seconds(), "records/s")
-		b.ReportMetric(float64(procCPU(b, j.cmd.Process.Pid).Microseconds())/float64(size), "joiner-cpu-µs/record")
-		b.ReportMetric(float64((procCPU(b, peer.cmd.Process.Pid)-peerCPU).Microseconds())/float64(size), "peer-cpu-µs/record")
-		b.ReportMetric(float64(peakRSS(b, j.cmd.Process.Pid))/(1<<20), "joiner-peak-RSS-MiB")
+		b.ReportMetric(float64(procstat.CPU(j.cmd.Process.Pid).Microseconds())/float64(size), "joiner-cpu-µs/record")
+		b.ReportMetric(float64((procstat.CPU(peer.cmd.Process.Pid)-peerCPU).Microseconds())/float64(size), "peer-cpu-µs/record")
+		b.ReportMetric(float64(procstat.Memory(j.cmd.Process.Pid, "VmHWM"))/(1<<20), "joiner-peak-RSS-MiB")
 		b.StopTimer()
 		j.kill()
 		b.StartTimer()
@@ -99,34 +98,4 @@ func originTotal(addr, origin string) int64 {
 		return -1
 	}
 	return res.Total
-}
-
-// peakRSS returns a process's peak resident set size in bytes (VmHWM).
-func peakRSS(b *testing.B, pid int) int64 {
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		b.Fatal(err)
-	}
-	for line := range strings.Lines(string(status)) {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	b.Fatalf("no VmHWM in /proc/%d/status", pid)
-	return 0
-}
-
-// procCPU returns the CPU time a process has used (user and system).
-func procCPU(b *testing.B, pid int) time.Duration {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		b.Fatal(err)
-	}
-	// The fields after the command name (in parentheses, which may hold
-	// spaces): utime and stime are the 14th and 15th of the line.
-	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-	utime, _ := strconv.ParseInt(fields[11], 10, 64)
-	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
 }

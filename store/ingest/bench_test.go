@@ -6,10 +6,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
+	"github.com/colligo/colligo/internal/procstat"
 	"github.com/colligo/colligo/ld/vocab"
 	"github.com/colligo/colligo/store"
 	"github.com/colligo/colligo/store/gen"
@@ -82,7 +81,7 @@ func benchImport(b *testing.B, mapping func(*store.Record)) {
 	fi, _ := os.Stat(file)
 	var total int64
 	var disk uint64
-	cpu0 := cpuTime()
+	cpu0 := procstat.Self()
 	for b.Loop() {
 		b.StopTimer()
 		st := openStoreMapped(b, b.TempDir(), mapping)
@@ -102,14 +101,7 @@ func benchImport(b *testing.B, mapping func(*store.Record)) {
 	}
 	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "records/s")
 	// CPU time per record is steadier than wall time on a shared machine.
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(total), "cpu-µs/record")
+	b.ReportMetric(float64((procstat.Self()-cpu0).Microseconds())/float64(total), "cpu-µs/record")
 	b.ReportMetric(float64(disk)/float64(n), "disk-B/record")
 	b.ReportMetric(float64(fi.Size())/float64(n), "input-B/record")
-}
-
-// cpuTime is the user and system CPU time of the process so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
